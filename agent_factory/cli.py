@@ -1,0 +1,175 @@
+"""The `agent-factory` command line. It calls only the compiler's public functions."""
+
+from __future__ import annotations
+
+import re
+import sys
+from enum import IntEnum
+from pathlib import Path
+
+import click
+
+from . import __version__
+
+
+class Exit(IntEnum):
+    """Process exit codes, the same for every command."""
+
+    OK = 0
+    ERRORS = 1
+    USAGE = 2
+
+
+FORMATS = click.Choice(["text", "json", "sarif"])
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="agent-factory")
+def main() -> None:
+    """Compile Markdown agent specs into checked, budgeted, testable agents.
+
+    \b
+    Typical use:
+      agent-factory new "Market Research"     scaffold a commented spec
+      agent-factory check specs/              report every problem, with file:line:col
+      agent-factory compile specs/ -o out     write the compiled artifacts
+
+    Exit codes: 0 clean (warnings allowed), 1 problems found, 2 usage error.
+    Set AGENT_FACTORY_TRACE_HOOKS=1 to trace every plugin hook call on stderr.
+    """
+
+
+def _expand(paths: tuple[str, ...]) -> list[Path]:
+    from .compiler import spec_files
+
+    files, missing = spec_files(list(paths))
+    for path in missing:
+        click.echo(f"error: no such file or folder: {path}", err=True)
+    if missing:
+        sys.exit(Exit.USAGE)
+    if not files:
+        click.echo(f"error: no spec files (*.md) found in {', '.join(paths)}", err=True)
+        sys.exit(Exit.USAGE)
+    return files
+
+
+def _report(results, fmt: str) -> None:
+    from .compiler.render import render_json, render_sarif, render_text
+
+    diagnostics = [d for r in results for d in r.diagnostics]
+    if fmt == "json":
+        click.echo(render_json(diagnostics), nl=False)
+    elif fmt == "sarif":
+        click.echo(render_sarif(diagnostics), nl=False)
+    else:
+        text = render_text(diagnostics, color=sys.stdout.isatty())
+        if text:
+            click.echo(text)
+        errors = sum(d.severity == "error" for d in diagnostics)
+        warnings = sum(d.severity == "warning" for d in diagnostics)
+        click.echo(f"checked {len(results)} file{'s' if len(results) != 1 else ''}: "
+                   f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}", err=True)
+
+
+def _progress(files: list[Path]):
+    """Yield files, showing a progress bar on a terminal when there are many."""
+    if len(files) < 50 or not sys.stderr.isatty():
+        yield from files
+        return
+    with click.progressbar(files, label="checking", file=sys.stderr) as bar:
+        yield from bar
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True, help="Output format of the diagnostics.")
+def check(paths: tuple[str, ...], fmt: str) -> None:
+    """Check spec files and folders (recursively) and report every problem at once.
+
+    Each problem is printed as `file:line:col: error[CODE]: message` with the source line,
+    a caret under the problem and a `help:` line. `--format json` prints a list of objects,
+    `--format sarif` a SARIF 2.1.0 log for code-scanning tools. See docs/diagnostics.md.
+    """
+    from .compiler import check as check_file
+
+    results = [check_file(path) for path in _progress(_expand(paths))]
+    _report(results, fmt)
+    sys.exit(Exit.OK if all(r.ok for r in results) else Exit.ERRORS)
+
+
+def _backend_names() -> list[str]:
+    from .compiler import PassManager
+
+    return sorted(PassManager.default().backends())
+
+
+@main.command("compile")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--target", "-t", default="ir", show_default=True,
+              help="What to emit: ir (the typed IR as JSON); installed backends add more (see --list-targets).")
+@click.option("--output", "-o", "out_dir", type=click.Path(file_okay=False), default="out", show_default=True,
+              help="Folder to write the generated files into.")
+@click.option("--check", "check_only", is_flag=True,
+              help="Write nothing; exit 1 when the files in the output folder are stale or were edited by hand.")
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True, help="Output format of the diagnostics.")
+@click.option("--list-targets", is_flag=True, help="List the available targets and exit.")
+def compile_cmd(paths: tuple[str, ...], target: str, out_dir: str, check_only: bool, fmt: str, list_targets: bool) -> None:
+    """Check specs and, when they are clean, emit them with a backend.
+
+    Output is deterministic: compiling twice gives identical bytes, and every generated file
+    starts with its provenance (spec path, spec SHA-256, constitution SHA-256, compiler version).
+    """
+    from .compiler import PassManager, compile as compile_file
+
+    backends = PassManager.default().backends()
+    if list_targets:
+        for name in sorted(backends):
+            click.echo(f"{name:12} {backends[name].description}")
+        sys.exit(Exit.OK)
+    if target not in backends:
+        click.echo(f"error: unknown target `{target}`; available: {', '.join(sorted(backends))}", err=True)
+        sys.exit(Exit.USAGE)
+    results, stale = [], []
+    out = Path(out_dir)
+    for path in _progress(_expand(paths)):
+        result, files = compile_file(path, target)
+        results.append(result)
+        for name, text in sorted(files.items()):
+            destination = out / name
+            if check_only:
+                if not destination.is_file() or destination.read_text(encoding="utf-8") != text:
+                    stale.append(destination)
+            else:
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                destination.write_text(text, encoding="utf-8")
+                if fmt == "text":
+                    click.echo(f"wrote {destination}", err=True)
+    _report(results, fmt)
+    for destination in stale:
+        click.echo(f"stale or edited by hand: {destination} (run `agent-factory compile` to regenerate)", err=True)
+    failed = not all(r.ok for r in results) or bool(stale)
+    sys.exit(Exit.ERRORS if failed else Exit.OK)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--kind", type=click.Choice(["agent", "team", "component"]), default="agent", show_default=True,
+              help="What the spec describes.")
+@click.option("--output", "-o", "output", type=click.Path(dir_okay=False),
+              help="File to write (default: specs/<name>.md if a specs/ folder exists, else ./<name>.md).")
+def new(name: str, kind: str, output: str | None) -> None:
+    """Scaffold a commented spec that checks clean, ready to edit."""
+    from .scaffold import scaffold
+
+    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "agent"
+    target = Path(output) if output else (Path("specs") if Path("specs").is_dir() else Path(".")) / f"{slug}.md"
+    if target.exists():
+        click.echo(f"error: {target} already exists; choose another name or --output", err=True)
+        sys.exit(Exit.USAGE)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(scaffold(name, kind), encoding="utf-8")
+    click.echo(f"wrote {target}; check it with: agent-factory check {target}")
+
+
+def run() -> None:  # pragma: no cover - console entry point wrapper
+    main()

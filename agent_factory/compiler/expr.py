@@ -1,0 +1,220 @@
+"""Expressions: parse with expr.lark into typed IR trees whose spans point into the spec file."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from . import ir
+from .diagnostics import Diagnostic, make
+from .literals import duration_seconds
+from .span import Span
+
+FUNCTIONS = ("len",)
+
+# Common mistakes, recognised by the parser state they leave it in (lark's match_examples).
+_MISTAKES: dict[str, list[str]] = {
+    "use `==` to compare; `=` is not an operator": ["a = 1", "len(a) = 2", "a.b = \"x\""],
+    "an operator is missing its right-hand side": ["a <", "a and", "a ==", "not", "a +", "a or"],
+    "a string is not closed: add the closing quote": ['a == "x', "a == 'x"],
+    "a parenthesis is not closed": ["(a", "len(a", "not (a < 1"],
+    "there is a closing parenthesis without an opening one": ["a)", "a < 1)"],
+    "two values stand side by side: join them with an operator such as `and` or `==`": ["a b", "1 2", "a \"x\""],
+    "comparisons cannot be chained: write `a < b and b < c`": ["a < b < c", "a == b == c"],
+}
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    return Lark.open("grammar/expr.lark", rel_to=__file__, parser="lalr", propagate_positions=True)
+
+
+def parse_expression(source: str, span: Span) -> tuple[ir.Expression | None, list[Diagnostic]]:
+    """Parse `source`, which starts at `span.line`:`span.column` of `span.file`.
+
+    Returns the expression (or None) and the syntax diagnostics (E100), never raises."""
+    text = source.strip()
+    offset = span.column + (len(source) - len(source.lstrip()))
+    base = Span.point(span.file, span.line, offset, max(len(text), 1))
+    if not text:
+        return None, [make("E100", "expected an expression, found nothing", base, hint="write a condition such as `len(sources) >= 1`")]
+    try:
+        tree = _parser().parse(text)
+    except UnexpectedInput as error:
+        return None, [_syntax_error(error, text, base)]
+    builder = _Builder(base)
+    node = builder.build(tree)
+    if builder.errors:
+        return None, builder.errors
+    return ir.Expression(span=base, source=text, tree=node), []
+
+
+def _syntax_error(error: UnexpectedInput, text: str, base: Span) -> Diagnostic:
+    column = getattr(error, "column", None)
+    if isinstance(error, UnexpectedEOF) or column in (None, -1):
+        column = len(text) + 1
+    found = _found(error, text)
+    label = None
+    try:
+        label = error.match_examples(_parser().parse, _MISTAKES, use_accepts=True)
+    except Exception:  # noqa: BLE001 - a failed match only loses the friendlier wording
+        label = None
+    message = f"expression syntax error at {found}"
+    hint = label or _expected_hint(error)
+    where = Span.point(base.file, base.line, base.column + column - 1, max(len(found.strip("`")) if found.startswith("`") else 1, 1))
+    return make("E100", message, where, hint=hint)
+
+
+def _found(error: UnexpectedInput, text: str) -> str:
+    if isinstance(error, UnexpectedToken):
+        if error.token.type == "$END":
+            return "the end of the expression"
+        return f"`{error.token.value}`"
+    if isinstance(error, UnexpectedCharacters):
+        return f"`{text[error.pos_in_stream]}`"
+    return "the end of the expression"
+
+
+_EXPECTED_NAMES = {
+    "NAME": "a field name",
+    "NUMBER": "a number",
+    "MONEY": "a money amount like `$0.05`",
+    "DURATION": "a duration like `20s`",
+    "STRING": "a quoted string",
+    "TRUE": "`true`",
+    "FALSE": "`false`",
+    "LPAR": "`(`",
+    "RPAR": "`)`",
+    "LSQB": "`[`",
+    "RSQB": "`]`",
+    "COMP_OP": "a comparison (`==`, `<`, `in`, `contains`, …)",
+    "_AND": "`and`",
+    "_OR": "`or`",
+    "_NOT": "`not`",
+    "ADD_OP": "`+` or `-`",
+    "MUL_OP": "`*` or `/`",
+    "COMMA": "`,`",
+    "DOT": "`.`",
+    "MINUS": "`-`",
+}
+
+
+def _expected_hint(error: UnexpectedInput) -> str | None:
+    expected = getattr(error, "expected", None) or getattr(error, "allowed", None) or set()
+    names = sorted({_EXPECTED_NAMES.get(name, name) for name in expected if name != "$END"})
+    if not names:
+        return None
+    if len(names) > 6:
+        return "expected a value (field name, number, string, `$amount`, duration) or an operator"
+    return "expected " + ", ".join(names)
+
+
+class _Builder:
+    """Turns the Lark tree into IR nodes with spans in the spec file."""
+
+    def __init__(self, base: Span) -> None:
+        self.base = base
+        self.errors: list[Diagnostic] = []
+
+    def span(self, item: Tree | Token) -> Span:
+        meta = item if isinstance(item, Token) else item.meta
+        line = self.base.line
+        start = self.base.column + meta.column - 1
+        end = self.base.column + meta.end_column - 1
+        return Span(file=self.base.file, line=line, column=start, end_line=line, end_column=max(end, start + 1))
+
+    def build(self, tree: Tree | Token) -> ir.Expr:
+        handler = getattr(self, "_" + str(tree.data))
+        return handler(tree)
+
+    def _or_expr(self, tree: Tree) -> ir.Expr:
+        return self._fold(tree, "or")
+
+    def _and_expr(self, tree: Tree) -> ir.Expr:
+        return self._fold(tree, "and")
+
+    def _fold(self, tree: Tree, op: str) -> ir.Expr:
+        node = self.build(tree.children[0])
+        for child in tree.children[1:]:
+            right = self.build(child)
+            node = ir.Binary(span=self._join(node.span, right.span), op=op, left=node, right=right)
+        return node
+
+    def _chain(self, tree: Tree) -> ir.Expr:
+        node = self.build(tree.children[0])
+        for op, child in zip(tree.children[1::2], tree.children[2::2]):
+            right = self.build(child)
+            node = ir.Binary(span=self._join(node.span, right.span), op=" ".join(op.value.split()), left=node, right=right)
+        return node
+
+    _comparison = _chain
+    _sum = _chain
+    _product = _chain
+
+    def _not_(self, tree: Tree) -> ir.Expr:
+        return ir.Unary(span=self.span(tree), op="not", operand=self.build(tree.children[0]))
+
+    def _neg(self, tree: Tree) -> ir.Expr:
+        return ir.Unary(span=self.span(tree), op="-", operand=self.build(tree.children[0]))
+
+    def _call(self, tree: Tree) -> ir.Expr:
+        name, *args = tree.children
+        built = tuple(self.build(a) for a in args if a is not None)
+        if name.value not in FUNCTIONS:
+            self.errors.append(
+                make("E100", f"unknown function `{name.value}`", self.span(name), hint="the only function is `len(x)`")
+            )
+            return ir.Literal_(span=self.span(tree), type="bool", value=False)
+        if len(built) != 1:
+            self.errors.append(
+                make("E100", f"`len` takes exactly one argument, found {len(built)}", self.span(tree), hint="write `len(field)`")
+            )
+        return ir.Call(span=self.span(tree), func="len", args=built)
+
+    def _list(self, tree: Tree) -> ir.Expr:
+        return ir.ListExpr(span=self.span(tree), items=tuple(self.build(c) for c in tree.children if c is not None))
+
+    def _path(self, tree: Tree) -> ir.Expr:
+        return ir.Path(span=self.span(tree), parts=tuple(t.value for t in tree.children))
+
+    def _money(self, tree: Tree) -> ir.Expr:
+        token = tree.children[0]
+        return ir.Literal_(span=self.span(token), type="money", value=Decimal(token.value[1:]))
+
+    def _duration(self, tree: Tree) -> ir.Expr:
+        token = tree.children[0]
+        return ir.Literal_(span=self.span(token), type="duration", value=duration_seconds(token.value))
+
+    def _number(self, tree: Tree) -> ir.Expr:
+        token = tree.children[0]
+        return ir.Literal_(span=self.span(token), type="number", value=Decimal(token.value))
+
+    def _string(self, tree: Tree) -> ir.Expr:
+        token = tree.children[0]
+        return ir.Literal_(span=self.span(token), type="string", value=_unquote(token.value))
+
+    def _true(self, tree: Tree) -> ir.Expr:
+        return ir.Literal_(span=self.span(tree.children[0]), type="bool", value=True)
+
+    def _false(self, tree: Tree) -> ir.Expr:
+        return ir.Literal_(span=self.span(tree.children[0]), type="bool", value=False)
+
+    @staticmethod
+    def _join(left: Span, right: Span) -> Span:
+        return Span(file=left.file, line=left.line, column=left.column, end_line=right.end_line, end_column=right.end_column)
+
+
+def _unquote(text: str) -> str:
+    body = text[1:-1]
+    out: list[str] = []
+    chars = iter(body)
+    for char in chars:
+        if char == "\\":
+            nxt = next(chars, "")
+            out.append({"n": "\n", "t": "\t"}.get(nxt, nxt))
+        else:
+            out.append(char)
+    return "".join(out)

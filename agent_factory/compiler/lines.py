@@ -1,0 +1,101 @@
+"""Parsing one line (or one item) against a line form of lines.lark, with friendly errors."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from .diagnostics import Diagnostic, make
+from .span import Span
+
+FORMS = (
+    "setting", "title", "meta_line", "field", "invariant", "tool", "binding", "edge", "name_list",
+    "chain", "args", "rule", "member", "requirement_head", "modal_item", "criterion", "example_head",
+)
+
+# What each form looks like, for the `help:` line of a syntax error.
+SHAPES = {
+    "setting": "`key: value`",
+    "title": "`Agent: Name` (or `Team:`, `Component:`, `Constitution:`)",
+    "meta_line": "`**Key:** value`",
+    "field": "`name: type — description`, for example `query: str — the user's question`",
+    "invariant": "`**ID Title:** MUST <rule> `check: <expr>``",
+    "tool": "`tool_name — why` with an optional binding `(http: GET https://host/{arg})`",
+    "binding": "`(http: GET https://host/path/{arg})`, `(python: package.module:function)` or `(mcp: server/tool)`",
+    "edge": "`a, b → c`, `a → b when <expr>` or `a → c otherwise`",
+    "name_list": "names separated by commas, for example `market_data, competitors`",
+    "chain": "aliases joined by arrows, for example `local → perplexity → claude`",
+    "args": "`name = <expr>, name = <expr>`",
+    "rule": "`VERDICT when <expr>: \"message\"` or `otherwise VERDICT`",
+    "member": "`name: path/to/member.md — routes: word, word`",
+    "requirement_head": "`REQ-XX-001 Title`",
+    "modal_item": "`MUST <requirement>` (or MUST NOT, SHOULD, SHOULD NOT)",
+    "criterion": "`[ ] criterion` or `[x] criterion`",
+    "example_head": "`✅ Title` (must pass) or `❌ Title` (must be rejected)",
+}
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    return Lark.open(
+        "grammar/lines.lark", rel_to=__file__, parser="lalr", propagate_positions=True, start=list(FORMS)
+    )
+
+
+class LineParse:
+    """The result of parsing a line: `tree` or `error`, and the position the text started at."""
+
+    __slots__ = ("tree", "error", "file", "line", "column")
+
+    def __init__(self, tree: Tree | None, error: Diagnostic | None, file: str, line: int, column: int) -> None:
+        self.tree = tree
+        self.error = error
+        self.file = file
+        self.line = line
+        self.column = column
+
+    def span(self, item: Token | Tree) -> Span:
+        """The span of a token or subtree in the spec file."""
+        meta = item if isinstance(item, Token) else item.meta
+        start = self.column + meta.column - 1
+        end = self.column + meta.end_column - 1 if meta.end_line == meta.line else start + len(str(item))
+        return Span(file=self.file, line=self.line, column=start, end_line=self.line, end_column=max(end, start + 1))
+
+    def column_of(self, item: Token) -> int:
+        return self.column + item.column - 1
+
+
+def parse_line(form: str, text: str, file: str, line: int, column: int, code: str, what: str) -> LineParse:
+    """Parse `text` (found at `file:line:column`) as `form`; a syntax error becomes `code`."""
+    try:
+        tree = _parser().parse(text, start=form)
+    except UnexpectedInput as error:
+        return LineParse(None, _error(error, form, text, file, line, column, code, what), file, line, column)
+    return LineParse(tree, None, file, line, column)
+
+
+def _error(error: UnexpectedInput, form: str, text: str, file: str, line: int, column: int, code: str, what: str) -> Diagnostic:
+    offset = getattr(error, "column", -1)
+    if isinstance(error, UnexpectedEOF) or offset in (None, -1) or (
+        isinstance(error, UnexpectedToken) and error.token.type == "$END"
+    ):
+        offset = len(text.rstrip()) + 1
+        found = "the end of the line"
+    elif isinstance(error, UnexpectedToken):
+        found = f"`{error.token.value}`"
+    else:
+        found = f"`{text[error.pos_in_stream]}`"
+    where = Span.point(file, line, column + offset - 1)
+    return make(code, f"malformed {what}: unexpected {found}", where, hint=f"expected {SHAPES[form]}")
+
+
+def tokens(tree: Tree, kind: str) -> list[Token]:
+    """The direct child tokens of `tree` of type `kind`."""
+    return [c for c in tree.children if isinstance(c, Token) and c.type == kind]
+
+
+def first(tree: Tree, kind: str) -> Token | None:
+    found = tokens(tree, kind)
+    return found[0] if found else None

@@ -1,0 +1,141 @@
+"""The pass manager: plugins (built-in and third-party) on pluggy, passes run stage by stage.
+
+Stages run in the order of `STAGES`. Within a stage every pass runs (so all problems of the
+stage are reported at once). `resolve` and `validate` always both run; once either has
+reported an error, `analyse` and `lower` are skipped.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Literal
+
+import pluggy
+
+from . import hookspecs
+from .diagnostics import Diagnostic, has_errors
+from .ir import Spec
+
+STAGES = ("resolve", "validate", "analyse", "lower")
+Stage = Literal["resolve", "validate", "analyse", "lower"]
+TRACE_ENV = "AGENT_FACTORY_TRACE_HOOKS"
+DISABLE_ENTRYPOINTS_ENV = "AGENT_FACTORY_NO_ENTRYPOINTS"
+
+
+@dataclass
+class CompileContext:
+    """What a pass may know besides the spec: the plugin manager, the spec's `path`, the
+    merged `constitution` spec (after the resolve stage), and a per-run `cache` that passes
+    may use to avoid repeating work across specs (keyed by their own names)."""
+
+    manager: "PassManager"
+    path: Path
+    constitution: Spec | None = None
+    cache: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PassResult:
+    """What a pass returns: a replacement `spec` (None keeps it) and its diagnostics."""
+
+    spec: Spec | None = None
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+
+@dataclass(frozen=True)
+class Pass:
+    """A compiler pass: `name`, `stage`, `order` within the stage, and `run(spec, ctx)`."""
+
+    name: str
+    stage: Stage
+    run: Callable[[Spec, CompileContext], PassResult]
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A compile target: `name` (for `--target`), `description`, supported `features`, and
+    `emit(spec, ctx)` returning {relative path: text}."""
+
+    name: str
+    description: str
+    emit: Callable[[Spec, CompileContext], dict[str, str]]
+    features: frozenset[str] = frozenset()
+
+
+class PassManager:
+    """Loads plugins and runs passes. Build one with `PassManager.default()`."""
+
+    def __init__(self, plugins: Iterable[object] = (), load_entrypoints: bool = True) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        from agent_factory.plugins import DEFAULT_PLUGINS
+
+        for name in DEFAULT_PLUGINS:
+            self.pm.register(importlib.import_module(name), name=name)
+        if load_entrypoints and not os.environ.get(DISABLE_ENTRYPOINTS_ENV):
+            self.pm.load_setuptools_entrypoints(hookspecs.PROJECT)
+        for plugin in plugins:
+            self.pm.register(plugin)
+        if os.environ.get(TRACE_ENV):
+            self.pm.trace.root.setwriter(sys.stderr.write)
+            self.pm.enable_tracing()
+        self.cache: dict = {}
+        self._passes: list[Pass] | None = None
+        self._backends: dict[str, Backend] | None = None
+
+    @classmethod
+    def default(cls) -> "PassManager":
+        """The shared manager with the built-in and installed plugins."""
+        global _DEFAULT
+        if _DEFAULT is None:
+            _DEFAULT = cls()
+        return _DEFAULT
+
+    @property
+    def hook(self):
+        return self.pm.hook
+
+    def passes(self) -> list[Pass]:
+        if self._passes is None:
+            found = [p for batch in self.hook.af_register_passes() for p in batch]
+            self._passes = sorted(found, key=lambda p: (STAGES.index(p.stage), p.order, p.name))
+        return self._passes
+
+    def backends(self) -> dict[str, Backend]:
+        if self._backends is None:
+            self._backends = {}
+            for batch in self.hook.af_register_backends():
+                for backend in batch:
+                    if backend.name in self._backends:
+                        raise ValueError(f"two plugins register the backend `{backend.name}`")
+                    self._backends[backend.name] = backend
+        return self._backends
+
+    def run(self, spec: Spec, path: Path, last_stage: str | None = None) -> tuple[Spec, list[Diagnostic]]:
+        """Run the stages on `spec` (up to `last_stage` when given); returns the final spec and
+        all diagnostics."""
+        ctx = CompileContext(manager=self, path=path, cache=self.cache)
+        diagnostics: list[Diagnostic] = []
+        for stage in STAGES:
+            stage_diags: list[Diagnostic] = []
+            for compiler_pass in (p for p in self.passes() if p.stage == stage):
+                result = compiler_pass.run(spec, ctx)
+                spec = result.spec or spec
+                stage_diags.extend(result.diagnostics)
+            if stage == "validate":
+                for batch in self.hook.af_validate_spec(spec=spec, ctx=ctx):
+                    stage_diags.extend(batch or ())
+            diagnostics.extend(stage_diags)
+            # resolve and validate always both run (their findings are independent); the
+            # analyses after them need a spec without errors.
+            if stage == last_stage or (stage != "resolve" and has_errors(diagnostics)):
+                break
+        return spec, diagnostics
+
+
+_DEFAULT: PassManager | None = None

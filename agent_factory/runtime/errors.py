@@ -1,0 +1,76 @@
+"""The runtime's exception family: everything the router, budget and replay raise.
+
+Each exception carries the numbers or attempts that explain it, and its message is
+complete on its own (it is what a spec author reads when a run stops).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .budget import Attempt
+
+
+class AgentRuntimeError(Exception):
+    """Base of every runtime failure (a subclass of `Exception`, never of the builtin `RuntimeError`)."""
+
+
+class ConfigError(AgentRuntimeError):
+    """`agent-factory.toml` is missing, unreadable or invalid; the message names the file and key."""
+
+
+class NoModelAvailable(AgentRuntimeError):
+    """No configured alias may serve this task in this tier (a configuration problem, not an outage)."""
+
+    def __init__(self, step: str, task: str, tier: str, reason: str) -> None:
+        self.step, self.task, self.tier = step, task, tier
+        super().__init__(f"step '{step}': no model serves task '{task}' in tier '{tier}': {reason}")
+
+
+def _usd(amount: Decimal) -> str:
+    """Money as `$0.000123`: enough places to see fractions of a cent, no float rounding."""
+    return f"${amount.quantize(Decimal('0.000001')):f}"
+
+
+class BudgetExceeded(AgentRuntimeError):
+    """The call was refused before it was made: its worst-case cost would cross a limit.
+
+    `limit` is `run` (`max_cost_per_run`) or `request` (the tier's `max_cost_per_request`);
+    `estimate` is the cheapest refused worst case, `spent` what the run has spent (plus calls in
+    flight), `maximum` the limit.
+    """
+
+    def __init__(self, step: str, alias: str, estimate: Decimal, spent: Decimal, maximum: Decimal, limit: str) -> None:
+        self.step, self.alias, self.limit = step, alias, limit
+        self.estimate, self.spent, self.maximum = estimate, spent, maximum
+        if limit == "run":
+            detail = (
+                f"worst case {_usd(estimate)} on '{alias}' + {_usd(spent)} already spent "
+                f"would exceed max_cost_per_run {_usd(maximum)}"
+            )
+        else:
+            detail = f"worst case {_usd(estimate)} on '{alias}' exceeds the tier's max_cost_per_request {_usd(maximum)}"
+        super().__init__(f"step '{step}': call refused, {detail}")
+
+
+class AllModelsFailed(AgentRuntimeError):
+    """Every alias of the plan was tried (or refused) and none answered; `attempts` lists each one."""
+
+    def __init__(self, step: str, attempts: Sequence[Attempt]) -> None:
+        self.step = step
+        self.attempts = tuple(attempts)
+        lines = [f"step '{step}': all models failed ({len(self.attempts)} attempts)"]
+        lines += [f"  - {a.alias} ({a.model}): {a.outcome}: {a.error}" for a in self.attempts]
+        super().__init__("\n".join(lines))
+
+
+class ReplayMiss(AgentRuntimeError):
+    """Replay mode found no cassette for a request; the message shows the step, the request and the
+    nearest cassette (if any) with what differs."""
+
+    def __init__(self, step: str, key: str, message: str) -> None:
+        self.step, self.key = step, key
+        super().__init__(message)

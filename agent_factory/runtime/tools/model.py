@@ -1,0 +1,131 @@
+"""The tool model: what a tool is (`ToolSpec`), what a call returns (`ToolResult`).
+
+A `ToolSpec` is plain data (name, description, JSON Schema of its arguments, a description
+of its result) plus the coroutine that does the work. The compiler only reads the data;
+the runtime calls `invoke`, which validates arguments, applies the timeout and turns every
+expected failure into a `ToolResult` with `ok=False`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .schema import validate_args
+
+if TYPE_CHECKING:
+    from .context import ToolContext
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any], "ToolContext"], Awaitable[Any]]
+"""The coroutine behind a tool: validated arguments and the context in, JSON-able content out.
+It raises `ToolError` for failures the caller should see as a result."""
+
+ToolKind = Literal["builtin", "http", "python", "mcp", "plugin"]
+
+
+class ToolError(Exception):
+    """An expected tool failure (bad input, refused address, missing file, remote error).
+
+    `invoke` turns it into `ToolResult(ok=False, error=str(exc))`; the message is shown to
+    the model and to the user, so it says what was found and what was expected."""
+
+
+class ToolResult(BaseModel):
+    """The outcome of one tool call: `ok`, the `content` on success (JSON-able), the `error`
+    message on failure, and the wall-clock `latency_s`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ok: bool
+    content: Any = None
+    error: str | None = None
+    latency_s: float = 0.0
+
+    def text(self) -> str:
+        """The result as the text handed back to a model: strings as they are, other
+        content as JSON, failures as `error: <message>`."""
+        if not self.ok:
+            return f"error: {self.error}"
+        if isinstance(self.content, str):
+            return self.content
+        return json.dumps(self.content, ensure_ascii=False, default=str)
+
+
+class ToolSpec(BaseModel):
+    """A tool: `name` (snake_case), `description`, `parameters` (JSON Schema of the
+    arguments object, with `required`), `result` (what the content is), `kind` (where it
+    comes from), `binding` (the spec's binding text for bound tools) and the `handler`
+    coroutine (excluded from dumps)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    result: str = ""
+    kind: ToolKind = "plugin"
+    binding: str | None = None
+    handler: Handler | None = Field(default=None, exclude=True, repr=False)
+
+    def function_schema(self) -> dict[str, Any]:
+        """The OpenAI/LiteLLM function-calling description of this tool."""
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": self.parameters},
+        }
+
+    async def invoke(
+        self, args: Mapping[str, Any] | None, ctx: ToolContext | None = None, *, timeout_s: float | None = None
+    ) -> ToolResult:
+        """Call the tool: validate `args` against `parameters` (filling defaults), run the
+        handler under the timeout (`timeout_s`, else the context's `config.timeout_s`),
+        and return a `ToolResult`. Only programmer errors raise (args not a mapping, no handler)."""
+        if args is not None and not isinstance(args, Mapping):
+            raise TypeError(f"tool arguments must be a mapping, got {type(args).__name__}")
+        if self.handler is None:
+            raise RuntimeError(f"tool {self.name!r} has no handler")
+        if ctx is None:
+            from .context import ToolContext
+
+            ctx = ToolContext()
+        limit = ctx.config.timeout_s if timeout_s is None else timeout_s
+        started = time.perf_counter()
+        try:
+            content = await self._run(dict(args or {}), ctx, limit)
+        except ToolError as exc:
+            return ToolResult(ok=False, error=str(exc), latency_s=time.perf_counter() - started)
+        return ToolResult(ok=True, content=content, latency_s=time.perf_counter() - started)
+
+    async def _run(self, args: dict[str, Any], ctx: ToolContext, limit: float) -> Any:
+        """Validate, then run the handler under `limit` seconds; failures become `ToolError`."""
+        problems, clean = validate_args(self.parameters, args)
+        if problems:
+            raise ToolError("invalid arguments: " + "; ".join(problems))
+        timer = asyncio.timeout(limit)
+        try:
+            async with timer:
+                return await self.handler(clean, ctx)  # type: ignore[misc]
+        except TimeoutError:
+            # A handler may raise TimeoutError of its own; only our deadline is a tool timeout.
+            if timer.expired():
+                raise ToolError(f"timed out after {limit:g} s") from None
+            raise self._bug(TimeoutError("TimeoutError raised inside the tool")) from None
+        except ToolError:
+            raise
+        except Exception as exc:  # a bug in a tool must not take the whole run down
+            raise self._bug(exc) from exc
+
+    def _bug(self, exc: Exception) -> ToolError:
+        """Log an unexpected exception with its traceback; the error that reports it as a bug."""
+        logger.error("tool %s failed unexpectedly", self.name, exc_info=exc)
+        return ToolError(
+            f"internal error in tool '{self.name}': {type(exc).__name__}: {exc} (this is a bug; please report it)"
+        )

@@ -1,0 +1,75 @@
+"""The command line: exit codes, output formats, scaffolding."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from agent_factory.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT.parent / "shared" / "examples"
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_shipped_specs_check_clean():
+    result = run("check", str(ROOT / "specs"))
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith("checked 7 files: 0 errors, 0 warnings\n")
+
+
+def test_missing_path_is_a_usage_error():
+    result = run("check", "no/such/spec.md")
+    assert result.exit_code == 2
+    assert result.output == "error: no such file or folder: no/such/spec.md\n"
+
+
+def test_new_scaffolds_specs_that_check_clean(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for kind, name in (("agent", "Market Research"), ("component", "Webhook Signer"), ("team", "Help Desk")):
+        created = run("new", name, "--kind", kind)
+        assert created.exit_code == 0, created.output
+    for path in sorted(tmp_path.glob("*.md")):
+        checked = run("check", str(path))
+        assert checked.exit_code == 0, checked.output
+    again = run("new", "Market Research")
+    assert again.exit_code == 2
+    assert again.output == "error: market_research.md already exists; choose another name or --output\n"
+
+
+def test_json_format_lists_every_field(tmp_path):
+    spec = tmp_path / "x.md"
+    spec.write_text("# Agent: X\n\n## Purpose\nTest.\n\n## Outputs\n- answer: strng\n", encoding="utf-8")
+    result = run("check", str(spec), "--format", "json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == [{
+        "code": "E022", "severity": "error", "message": "unknown type `strng`", "file": str(spec),
+        "line": 7, "column": 11, "end_line": 7, "end_column": 16, "hint": "did you mean `str`?",
+    }]
+
+
+def test_compile_ir_is_deterministic_and_check_detects_edits(tmp_path):
+    out = tmp_path / "out"
+    first = run("compile", str(ROOT / "specs" / "brain_fart_checker.md"), "-o", str(out))
+    assert first.exit_code == 0, first.output
+    produced = out / "brain_fart_checker.ir.json"
+    before = produced.read_bytes()
+    assert run("compile", str(ROOT / "specs" / "brain_fart_checker.md"), "-o", str(out)).exit_code == 0
+    assert produced.read_bytes() == before
+    assert run("compile", str(ROOT / "specs" / "brain_fart_checker.md"), "-o", str(out), "--check").exit_code == 0
+    produced.write_text(before.decode().replace("Brain Fart", "Brain Fog"), encoding="utf-8")
+    stale = run("compile", str(ROOT / "specs" / "brain_fart_checker.md"), "-o", str(out), "--check")
+    assert stale.exit_code == 1
+    assert f"stale or edited by hand: {produced} (run `agent-factory compile` to regenerate)" in stale.output
+
+
+def test_unknown_target_is_a_usage_error():
+    result = run("compile", str(ROOT / "specs"), "--target", "cobol")
+    assert result.exit_code == 2
+    assert result.output.startswith("error: unknown target `cobol`; available: ")
