@@ -6,7 +6,6 @@ types they return), never the modules behind them.
 
 from __future__ import annotations
 
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from .diagnostics import CODES, Diagnostic, Severity, has_errors, make
 from .document import parse_document
 from .hookspecs import hookimpl
 from .ir import Spec
-from .passes import Backend, CompileContext, Pass, PassManager, PassResult
+from .passes import Backend, CompileContext, Pass, PassManager, PassResult, internal_error
 from .span import Span
 from .transform import Transformer
 
@@ -139,14 +138,7 @@ def _read(path: str | Path) -> tuple[str, Diagnostic | None]:
 
 
 def _internal(error: BaseException, path: str) -> Diagnostic:
-    frames = traceback.extract_tb(error.__traceback__)
-    where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
-    return make(
-        "E900",
-        f"internal compiler error while compiling this spec: {type(error).__name__}: {error} (at {where})",
-        Span.point(path, 1, 1),
-        hint=f"this is a bug in agent-factory {__version__}; please report it with the spec that triggers it",
-    )
+    return internal_error(error, path)
 
 
 def _sorted(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

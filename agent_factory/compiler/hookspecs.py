@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .diagnostics import Diagnostic
     from .ir import Spec
     from .passes import Backend, CompileContext, Pass
+    from agent_factory.runtime.tools.model import ToolSpec
 
 PROJECT = "agent_factory"
 
@@ -65,4 +66,15 @@ def af_find_constitution(spec_path: Path, extends: str | None) -> Path | None:
     implementation follows `extends` (relative to the spec) or walks up from the spec's folder
     to the nearest `constitution.md`. firstresult: the first non-None answer wins, so a plugin
     can impose a constitution by answering before the built-in one (`tryfirst=True`).
+    """
+
+
+@hookspec
+def af_register_tools() -> list["ToolSpec"]:
+    """Return the tools this plugin provides (`agent_factory.runtime.tools.model.ToolSpec`:
+    name, description, JSON Schema of the arguments, and the async handler).
+
+    Called once per pass manager, when the names pass first needs the registry. A spec may
+    then list the tool by name in its Tools section without a binding. Not firstresult: the
+    lists are merged; two plugins registering one name is reported as an error naming both.
     """

@@ -59,6 +59,8 @@ class LineParse:
     def span(self, item: Token | Tree) -> Span:
         """The span of a token or subtree in the spec file."""
         meta = item if isinstance(item, Token) else item.meta
+        if getattr(meta, "empty", False):  # a rule that matched nothing has no position
+            return Span.point(self.file, self.line, self.column)
         start = self.column + meta.column - 1
         end = self.column + meta.end_column - 1 if meta.end_line == meta.line else start + len(str(item))
         return Span(file=self.file, line=self.line, column=start, end_line=self.line, end_column=max(end, start + 1))

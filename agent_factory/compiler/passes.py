@@ -124,7 +124,12 @@ class PassManager:
         for stage in STAGES:
             stage_diags: list[Diagnostic] = []
             for compiler_pass in (p for p in self.passes() if p.stage == stage):
-                result = compiler_pass.run(spec, ctx)
+                try:
+                    result = compiler_pass.run(spec, ctx)
+                except Exception as error:  # noqa: BLE001 - a pass bug is reported, never a traceback
+                    diagnostics.extend(stage_diags)
+                    diagnostics.append(internal_error(error, spec.span.file, f"in the `{compiler_pass.name}` pass"))
+                    return spec, diagnostics
                 spec = result.spec or spec
                 stage_diags.extend(result.diagnostics)
             if stage == "validate":
@@ -139,3 +144,22 @@ class PassManager:
 
 
 _DEFAULT: PassManager | None = None
+
+
+def internal_error(error: BaseException, path: str, where: str = "") -> Diagnostic:
+    """E900: a compiler or plugin bug, reported as a diagnostic with where it happened."""
+    import traceback
+
+    from .. import __version__
+    from .diagnostics import make
+    from .span import Span
+
+    frames = traceback.extract_tb(error.__traceback__)
+    at = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
+    place = f" {where}" if where else ""
+    return make(
+        "E900",
+        f"internal compiler error{place} while compiling this spec: {type(error).__name__}: {error} (at {at})",
+        Span.point(path, 1, 1),
+        hint=f"this is a bug in agent-factory {__version__}; please report it with the spec that triggers it",
+    )

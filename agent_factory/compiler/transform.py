@@ -202,7 +202,7 @@ class Transformer:
                     continue
                 text = element.full_text()
                 included = not (group and "out" in group)
-                if text[:1] in "✅❌":
+                if text and text[0] in "✅❌":
                     included = text[0] == "✅"
                     text = text[1:].lstrip("\ufe0f").strip()
                 items.append(ir.ScopeItem(span=self.element_span(element), text=text, included=included))

@@ -5,4 +5,11 @@ DEFAULT_PLUGINS = (
     "agent_factory.plugins.constitution",
     "agent_factory.plugins.structure",
     "agent_factory.plugins.backend_ir",
+    "agent_factory.plugins.tools_builtin",
+    "agent_factory.plugins.names",
+    "agent_factory.plugins.types",
+    "agent_factory.plugins.graph",
+    "agent_factory.plugins.invariants",
+    "agent_factory.plugins.cost",
+    "agent_factory.plugins.capabilities",
 )

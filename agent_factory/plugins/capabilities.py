@@ -1,0 +1,1 @@
+"""Placeholder until the capabilities plugin lands: registers nothing."""

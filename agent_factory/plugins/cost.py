@@ -1,0 +1,1 @@
+"""Placeholder until the cost plugin lands: registers nothing."""

@@ -1,0 +1,1 @@
+"""Placeholder until the graph plugin lands: registers nothing."""

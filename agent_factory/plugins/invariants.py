@@ -1,0 +1,1 @@
+"""Placeholder until the invariants plugin lands: registers nothing."""

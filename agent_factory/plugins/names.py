@@ -1,0 +1,1 @@
+"""Placeholder until the names plugin lands: registers nothing."""

@@ -1,0 +1,1 @@
+"""Placeholder until the tools_builtin plugin lands: registers nothing."""

@@ -1,0 +1,1 @@
+"""Placeholder until the types plugin lands: registers nothing."""
