@@ -84,7 +84,7 @@ def _error(error: UnexpectedInput, form: str, text: str, file: str, line: int, c
         isinstance(error, UnexpectedToken) and error.token.type == "$END"
     ):
         offset = len(text.rstrip()) + 1
-        found = "the end of the line"
+        found = "end of line"
     elif isinstance(error, UnexpectedToken):
         found = f"`{error.token.value}`"
     else:

@@ -201,7 +201,7 @@ class Transformer:
                 if not isinstance(element, Item):
                     continue
                 text = element.full_text()
-                included = not (group and "out" in group)
+                included = not (group and group.startswith("out"))
                 if text and text[0] in "✅❌":
                     included = text[0] == "✅"
                     text = text[1:].lstrip("\ufe0f").strip()
@@ -269,7 +269,7 @@ class Transformer:
             invariant = self.invariant(element, len(out) + 1)
             if invariant:
                 out.append(invariant)
-        self.fields["invariants"] = tuple(out)
+        self.fields["invariants"] = _number_unlabelled(out)
 
     def invariant(self, item: Item, number: int) -> ir.Invariant | None:
         parsed = self.parse_item("invariant", item, "E040", "invariant")
@@ -324,6 +324,8 @@ class Transformer:
         text = first(parsed.tree, "TOOL_TEXT")
         binding_token = first(parsed.tree, "BINDING")
         binding = self.binding(binding_token, parsed) if binding_token else None
+        if binding_token and binding is None:
+            return None  # the binding's syntax error is reported; an unbound tool would only add noise
         return ir.ToolRef(
             span=parsed.span(name), name=snake_case(name.value.strip("*")), description=text.value.strip() if text else "",
             optional=optional_group or bool(tokens(parsed.tree, "OPTIONAL_MARK")), binding=binding,
@@ -631,6 +633,20 @@ class Transformer:
                     done = first(parsed.tree, "CHECKBOX").value.lower() == "[x]"
                 out.append(ir.Criterion(span=self.element_span(element), text=text, done=done, group=group))
         self.fields["success_criteria"] = tuple(out)
+
+
+def _number_unlabelled(invariants: list[ir.Invariant]) -> tuple[ir.Invariant, ...]:
+    """Give unlabelled invariants `INV-NNN` ids by position, skipping the ids the spec uses."""
+    taken = {inv.id for inv in invariants if inv.id_given}
+    out, number = [], 0
+    for inv in invariants:
+        if not inv.id_given:
+            number += 1
+            while f"INV-{number:03d}" in taken:
+                number += 1
+            inv = inv.model_copy(update={"id": f"INV-{number:03d}"})
+        out.append(inv)
+    return tuple(out)
 
 
 def _fence_body(block: str) -> str:

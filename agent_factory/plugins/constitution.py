@@ -67,12 +67,13 @@ def run(spec: Spec, ctx: CompileContext) -> PassResult:
 
 
 def load(path: Path, ctx: CompileContext) -> Spec | None:
-    """Parse a constitution once per manager (cached by path and modification time)."""
-    from agent_factory.compiler import parse_text
+    """Check a constitution once per manager (cached by path and modification time)."""
+    from agent_factory.compiler import check_text
 
     key = ("constitution", str(path.resolve()), path.stat().st_mtime_ns)
     if key not in ctx.cache:
-        result = parse_text(path.read_text(encoding="utf-8-sig"), _display(path))
+        # checked, not only parsed: a ceiling with a bad value must not silently vanish
+        result = check_text(path.read_text(encoding="utf-8-sig"), _display(path), ctx.manager)
         spec = result.spec
         if has_errors(result.diagnostics) or spec is None or spec.kind != "constitution":
             spec = None

@@ -64,7 +64,8 @@ def sections(spec: Spec, out: Collector) -> None:
             continue
         seen[ref.key] = ref
         if ref.key not in allowed:
-            out.add("W013", f"a {spec.kind} does not use a `{ref.title}` section; it is ignored", ref.span,
+            article = "an" if spec.kind[0] in "aeiou" else "a"
+            out.add("W013", f"{article} {spec.kind} does not use a `{ref.title}` section; it is ignored", ref.span,
                     hint=f"sections of a {spec.kind}: " + ", ".join(sorted(allowed)))
     if spec.kind != "constitution" and (spec.purpose is None or not spec.purpose.text.strip()):
         span = spec.purpose.span if spec.purpose else spec.span.model_copy(update={"end_line": 1, "end_column": 2})
