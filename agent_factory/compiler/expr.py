@@ -17,12 +17,9 @@ FUNCTIONS = ("len",)
 
 # Common mistakes, recognised by the parser state they leave it in (lark's match_examples).
 _MISTAKES: dict[str, list[str]] = {
-    "use `==` to compare; `=` is not an operator": ["a = 1", "len(a) = 2", "a.b = \"x\""],
     "an operator is missing its right-hand side": ["a <", "a and", "a ==", "not", "a +", "a or"],
-    "a string is not closed: add the closing quote": ['a == "x', "a == 'x"],
     "a parenthesis is not closed": ["(a", "len(a", "not (a < 1"],
     "there is a closing parenthesis without an opening one": ["a)", "a < 1)"],
-    "two values stand side by side: join them with an operator such as `and` or `==`": ["a b", "1 2", "a \"x\""],
     "comparisons cannot be chained: write `a < b and b < c`": ["a < b < c", "a == b == c"],
 }
 
@@ -57,15 +54,36 @@ def _syntax_error(error: UnexpectedInput, text: str, base: Span) -> Diagnostic:
     if isinstance(error, UnexpectedEOF) or column in (None, -1):
         column = len(text) + 1
     found = _found(error, text)
-    label = None
-    try:
-        label = error.match_examples(_parser().parse, _MISTAKES, use_accepts=True)
-    except Exception:  # noqa: BLE001 - a failed match only loses the friendlier wording
-        label = None
+    label = _classify(error, text)
+    if label is None:
+        try:
+            label = error.match_examples(_parser().parse, _MISTAKES, use_accepts=True)
+        except Exception:  # noqa: BLE001 - a failed match only loses the friendlier wording
+            label = None
     message = f"expression syntax error at {found}"
     hint = label or _expected_hint(error)
     where = Span.point(base.file, base.line, base.column + column - 1, max(len(found.strip("`")) if found.startswith("`") else 1, 1))
     return make("E100", message, where, hint=hint)
+
+
+_VALUES = {"NAME", "NUMBER", "STRING", "MONEY", "DURATION", "TRUE", "FALSE", "LPAR", "LSQB"}
+
+
+def _classify(error: UnexpectedInput, text: str) -> str | None:
+    """Mistakes recognised from the offending character or token itself."""
+    if isinstance(error, UnexpectedCharacters):
+        char = text[error.pos_in_stream]
+        if char in "\"'":
+            return "a string is not closed: add the closing quote"
+        if char == "=":
+            return "use `==` to compare; `=` is not an operator"
+        return (f"`{char}` is not part of the expression language; it has `== != < <= > >=`, `and or not`, "
+                "`+ - * /`, `in`, `contains`, `matches` and `len(x)`")
+    if isinstance(error, UnexpectedToken) and error.token.type in _VALUES:
+        expected = set(getattr(error, "expected", ()) or ())
+        if expected & {"COMP_OP", "_AND", "_OR", "ADD_OP", "MUL_OP"}:
+            return "two values stand side by side: join them with an operator such as `and` or `==`"
+    return None
 
 
 def _found(error: UnexpectedInput, text: str) -> str:

@@ -78,3 +78,14 @@ def af_register_tools() -> list["ToolSpec"]:
     then list the tool by name in its Tools section without a binding. Not firstresult: the
     lists are merged; two plugins registering one name is reported as an error naming both.
     """
+
+
+@hookspec
+def af_check_target(spec: "Spec", backend: "Backend") -> list["Diagnostic"]:
+    """Check that `backend` can compile `spec`; return diagnostics (empty when it can).
+
+    Called by `compile()` for the chosen `--target`, after the spec checked clean and before
+    the backend's `emit`; an error stops the compile, so no broken artifact is written. The
+    built-in capabilities plugin reports E801 for each feature the spec uses that the backend's
+    `features` lack. Not firstresult: every plugin's diagnostics are reported.
+    """

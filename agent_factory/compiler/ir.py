@@ -375,10 +375,12 @@ class FrontMatter(Node):
 
 class SectionRef(Node):
     """An H2 heading as written: `title`, and `key`, the canonical section it names
-    (`tools` for `Tools Required`), or None for an unknown section."""
+    (`tools` for `Tools Required`), or None for an unknown section; `lines`, how many
+    content lines (items, paragraphs, blocks, subsections) it has."""
 
     title: str
     key: str | None
+    lines: int = 0
 
 
 DocKind = Literal["agent", "team", "component", "constitution"]

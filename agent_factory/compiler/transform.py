@@ -34,6 +34,16 @@ SECTION_KEYS = {
 # sections of the original project kept as notes without a warning
 NOTE_SECTIONS = ("data models", "evaluation criteria", "deployment plan", "open questions", "version history")
 DOC_KINDS = {"agent": "agent", "agent spec": "agent", "team": "team", "component": "component", "constitution": "constitution"}
+# the sections each kind of document compiles; others draw W013 and are skipped
+SECTIONS_BY_KIND = {
+    "agent": {"purpose", "scope", "inputs", "outputs", "invariants", "tools", "model", "workflow", "rules",
+              "examples", "success_criteria"},
+    "team": {"purpose", "scope", "inputs", "outputs", "invariants", "model", "members", "routing", "examples",
+             "success_criteria"},
+    "component": {"purpose", "scope", "invariants", "tools", "model", "requirements", "interface", "acceptance",
+                  "success_criteria"},
+    "constitution": {"purpose", "scope", "invariants", "tools", "model"},
+}
 FRONT_MATTER_KEYS = ("id", "version", "status", "owner", "extends", "target", "tags", "created")
 STEP_KINDS = ("llm", "tool", "agent", "rules")
 STEP_KEYS = (*STEP_KINDS, "prompt", "outputs", "args", "tools", "max_iterations")
@@ -41,6 +51,7 @@ _ID = re.compile(r"^([A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-\d+)\b\s*")
 _EXAMPLE_LINE = re.compile(r"^\*\*(Input|Expect|Expected|Output)s?:?\*\*:?\s*(.*)$", re.IGNORECASE)
 _BOLD_EXAMPLE = re.compile(r"^\*\*(Example\b[^*]*)\*\*\s*$", re.IGNORECASE)
 _SNAKE = re.compile(r"[^A-Za-z0-9]+")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
 def section_key(title: str) -> str | None:
@@ -49,8 +60,9 @@ def section_key(title: str) -> str | None:
 
 
 def snake_case(name: str) -> str:
-    """`Web Search` → `web_search`."""
-    return _SNAKE.sub("_", name.strip()).strip("_").lower()
+    """`Web Search` → `web_search`; `WebSearch` → `web_search`."""
+    spaced = _CAMEL.sub("_", name.strip())
+    return _SNAKE.sub("_", spaced).strip("_").lower()
 
 
 class Transformer:
@@ -90,8 +102,9 @@ class Transformer:
         return node
 
     def not_understood(self, element: Element, section: str, expected: str) -> None:
-        self.diags.add("W015", f"this line is not part of any {expected} and is ignored", self.element_span(element),
-                       hint=f"the {section} section holds {expected}s; write it as one or move it to another section")
+        self.diags.add("W015", f"this line is not understood in the {section} section and is ignored",
+                       self.element_span(element),
+                       hint=f"expected here: {expected}; rewrite the line in that form or move it to another section")
 
     # ------------------------------------------------------------ document
     def build(self) -> ir.Spec | None:
@@ -108,7 +121,11 @@ class Transformer:
         notes: list[ir.Note] = []
         for section in doc.sections:
             key = section_key(section.heading.title)
-            sections.append(ir.SectionRef(span=self.heading_span(section.heading), title=section.heading.title, key=key))
+            size = len(section.elements) + sum(1 + len(sub.elements) for sub in section.subsections)
+            sections.append(ir.SectionRef(span=self.heading_span(section.heading), title=section.heading.title, key=key,
+                                          lines=size))
+            if key is not None and key not in SECTIONS_BY_KIND[kind]:
+                continue  # reported by the structure pass (W013) and not compiled
             if key is None:
                 notes.append(ir.Note(span=self.heading_span(section.heading), title=section.heading.title,
                                      text=self.prose(section.all_elements())))

@@ -12,17 +12,8 @@ from agent_factory.compiler.diagnostics import Collector, Related, did_you_mean
 from agent_factory.compiler.ir import FieldDecl, ModelConfig, Spec, TypeRef
 from agent_factory.compiler.literals import LiteralError, duration_seconds, money, number
 from agent_factory.compiler.passes import CompileContext, Pass, PassResult
-from agent_factory.compiler.transform import FRONT_MATTER_KEYS, NOTE_SECTIONS, SECTION_KEYS
+from agent_factory.compiler.transform import FRONT_MATTER_KEYS, NOTE_SECTIONS, SECTION_KEYS, SECTIONS_BY_KIND
 
-SECTIONS_BY_KIND = {
-    "agent": {"purpose", "scope", "inputs", "outputs", "invariants", "tools", "model", "workflow", "rules",
-              "examples", "success_criteria"},
-    "team": {"purpose", "scope", "inputs", "outputs", "invariants", "model", "members", "routing", "examples",
-             "success_criteria"},
-    "component": {"purpose", "scope", "invariants", "tools", "model", "requirements", "interface", "acceptance",
-                  "success_criteria"},
-    "constitution": {"purpose", "scope", "invariants", "tools", "model"},
-}
 TYPE_NAMES = ("str", "int", "float", "bool", "url", "list", "enum")
 MODEL_KEYS = ("task", "tier", "max_cost_per_run", "max_latency", "temperature", "max_tokens", "models", "fallback")
 TASKS = ("simple", "classification", "research", "complex_reasoning", "code_generation")
@@ -39,6 +30,7 @@ def run(spec: Spec, ctx: CompileContext) -> PassResult:
     out = Collector()
     sections(spec, out)
     front_matter(spec, out)
+    target(spec, ctx, out)
     fields(spec.inputs, "input", out)
     fields(spec.outputs, "output", out)
     if spec.model is not None:
@@ -66,7 +58,7 @@ def sections(spec: Spec, out: Collector) -> None:
         if ref.key not in allowed:
             article = "an" if spec.kind[0] in "aeiou" else "a"
             out.add("W013", f"{article} {spec.kind} does not use a `{ref.title}` section; it is ignored", ref.span,
-                    hint=f"sections of a {spec.kind}: " + ", ".join(sorted(allowed)))
+                    hint=f"sections of {article} {spec.kind}: " + ", ".join(sorted(allowed)))
     if spec.kind != "constitution" and (spec.purpose is None or not spec.purpose.text.strip()):
         span = spec.purpose.span if spec.purpose else spec.span.model_copy(update={"end_line": 1, "end_column": 2})
         what = "is empty" if spec.purpose else "is missing"
@@ -74,8 +66,8 @@ def sections(spec: Spec, out: Collector) -> None:
                 hint="add `## Purpose` with a sentence or two saying what this " + spec.kind + " is for")
     for key, declared, items in (("Inputs", spec.inputs_declared, spec.inputs), ("Outputs", spec.outputs_declared, spec.outputs),
                                  ("Tools", spec.tools_declared, spec.tools)):
-        if declared and not items:
-            ref = next(r for r in spec.sections if r.key == key.lower())
+        ref = next((r for r in spec.sections if r.key == key.lower()), None)
+        if declared and not items and ref is not None and ref.lines == 0:
             out.add("W014", f"the `{ref.title}` section is empty", ref.span, hint=f"list the {key.lower()} as bullets, or remove the section")
 
 
@@ -96,6 +88,17 @@ def front_matter(spec: Spec, out: Collector) -> None:
                     hint=did_you_mean(entry.value.strip(), ["draft", "review", "approved", "deprecated"]) or "write `status: draft`")
         elif key in ("id", "owner", "extends", "target") and not entry.value.strip():
             out.add("E004", f"front matter key `{key}` has no value", entry.span, hint=f"write `{key}: <value>` or remove the line")
+
+
+def target(spec: Spec, ctx: CompileContext, out: Collector) -> None:
+    """`target:` must name an installed backend."""
+    entry = next((e for e in spec.meta.entries if e.key.lower() == "target"), None)
+    if entry is None or not entry.value.strip():
+        return
+    backends = sorted(ctx.manager.backends())
+    if entry.value.strip() not in backends:
+        out.add("E004", f"target `{entry.value.strip()}` is not an installed backend", entry.value_span or entry.span,
+                hint=did_you_mean(entry.value.strip(), backends) or "installed backends: " + ", ".join(backends))
 
 
 def fields(decls: tuple[FieldDecl, ...], what: str, out: Collector) -> None:

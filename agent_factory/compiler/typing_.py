@@ -1,0 +1,234 @@
+"""The type environment of a spec: what a name in an expression or a prompt can mean.
+
+Fields are the declared Inputs (default `query: str`) and Outputs (default `answer: str`),
+the outputs steps write (an output a step writes but Outputs does not declare is `str`: it
+is the text a step produced), `step.output` paths, `input.x` / `output.x` paths and the run
+facts (`run.cost_usd`, `run.latency_s`, `run.tools_called`, `run.steps`, `run.model`).
+Also small flow-graph helpers shared by the names, types and graph passes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator
+
+from .ir import FieldDecl, Spec, TypeRef
+from .span import Span
+
+START, END = "START", "END"
+NUMERIC = ("int", "float")
+TEXT = ("str", "url", "enum")
+
+
+@dataclass(frozen=True)
+class Ty:
+    """A type as the checker sees it: `kind` str|url|int|float|bool|list|enum|any; `item`
+    of a list; `members` of an enum. `any` is the type of something already reported."""
+
+    kind: str
+    item: "Ty | None" = None
+    members: tuple[str, ...] = ()
+
+    def render(self) -> str:
+        if self.kind == "list":
+            return f"list[{self.item.render() if self.item else 'any'}]"
+        if self.kind == "enum":
+            return f"enum({'|'.join(self.members)})"
+        return self.kind
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in NUMERIC
+
+    @property
+    def text(self) -> bool:
+        return self.kind in TEXT
+
+
+ANY, STR, INT, FLOAT, BOOL = Ty("any"), Ty("str"), Ty("int"), Ty("float"), Ty("bool")
+RUN_FACTS: dict[str, Ty] = {
+    "cost_usd": FLOAT,
+    "latency_s": FLOAT,
+    "tools_called": Ty("list", STR),
+    "steps": Ty("list", STR),
+    "model": STR,
+}
+
+
+def from_ref(ref: TypeRef) -> Ty:
+    """The checker's type of a declared type."""
+    if ref.kind == "list":
+        return Ty("list", from_ref(ref.item) if ref.item else ANY)
+    if ref.kind == "enum":
+        return Ty("enum", members=ref.members)
+    if ref.kind == "unknown":
+        return ANY
+    return Ty(ref.kind)
+
+
+@dataclass
+class TypeEnv:
+    """Names and their types for one spec: `inputs`, `outputs` (declared), `written`
+    (output name -> steps that write it), `steps` (step name -> its outputs)."""
+
+    inputs: dict[str, Ty]
+    outputs: dict[str, Ty]
+    written: dict[str, list[str]] = field(default_factory=dict)
+    steps: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def field(self, name: str) -> Ty | None:
+        """The type of a bare name: an input, a declared output, or an output some step writes."""
+        if name in self.inputs:
+            return self.inputs[name]
+        if name in self.outputs:
+            return self.outputs[name]
+        return STR if name in self.written else None
+
+    def names(self) -> list[str]:
+        """Every bare name, sorted (for "did you mean")."""
+        return sorted({*self.inputs, *self.outputs, *self.written})
+
+    def path(self, parts: tuple[str, ...]) -> tuple[Ty | None, int, list[str]]:
+        """Resolve a path: (type or None, index of the first part that did not resolve,
+        candidates for that part)."""
+        head = parts[0]
+        if head == "run" and len(parts) > 1:
+            fact = RUN_FACTS.get(parts[1])
+            return (fact, 2, []) if fact and len(parts) == 2 else (None, 1, sorted(RUN_FACTS)) if not fact else (None, 2, [])
+        scoped = {"input": self.inputs, "inputs": self.inputs, "output": self.outputs, "outputs": self.outputs}
+        if head in scoped and len(parts) > 1 and self.field(head) is None:
+            found = scoped[head].get(parts[1])
+            return (found, 2, []) if found and len(parts) == 2 else (None, 1, sorted(scoped[head])) if not found else (None, 2, [])
+        if head in self.steps and len(parts) > 1 and self.field(head) is None:
+            outs = self.steps[head]
+            if parts[1] not in outs:
+                return None, 1, list(outs)
+            return (self.field(parts[1]), 2, []) if len(parts) == 2 else (None, 2, [])
+        found = self.field(head)
+        if found is None:
+            return None, 0, self.names()
+        return (found, 1, []) if len(parts) == 1 else (None, 1, [])
+
+
+def fields_of(spec: Spec) -> tuple[tuple[FieldDecl, ...] | None, tuple[FieldDecl, ...] | None]:
+    """The declared inputs and outputs, None where the section is absent (defaults apply)."""
+    return (spec.inputs if spec.inputs_declared else None, spec.outputs if spec.outputs_declared else None)
+
+
+def type_env(spec: Spec) -> TypeEnv:
+    """The type environment of `spec`."""
+    inputs = {f.name: from_ref(f.type) for f in spec.inputs} if spec.inputs_declared or spec.inputs else {"query": STR}
+    outputs = {f.name: from_ref(f.type) for f in spec.outputs} if spec.outputs_declared or spec.outputs else {"answer": STR}
+    env = TypeEnv(inputs=inputs, outputs=outputs)
+    for step in spec.workflow.steps if spec.workflow else ():
+        env.steps.setdefault(step.name, step.outputs)
+        for name in step.outputs:
+            env.written.setdefault(name, []).append(step.name)
+    return env
+
+
+# ---------------------------------------------------------------- flow graph
+
+
+@dataclass
+class Flow:
+    """The flow graph: `succ`/`pred` adjacency over step names plus START and END."""
+
+    succ: dict[str, list[str]] = field(default_factory=dict)
+    pred: dict[str, list[str]] = field(default_factory=dict)
+
+    def reach(self, start: str, forward: bool = True, avoid: frozenset[str] = frozenset()) -> set[str]:
+        """Every node reachable from `start` (following edges backward when not `forward`),
+        never entering a node of `avoid`."""
+        graph = self.succ if forward else self.pred
+        seen, todo = {start}, [start]
+        while todo:
+            for nxt in graph.get(todo.pop(), ()):
+                if nxt not in seen and nxt not in avoid:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+
+
+def flow(spec: Spec) -> Flow:
+    """The flow graph of a spec's workflow (empty without one)."""
+    graph = Flow()
+    for edge in spec.workflow.edges if spec.workflow else ():
+        for source in edge.sources:
+            for target in edge.targets:
+                _add(graph.succ, source, target)
+                _add(graph.pred, target, source)
+    return graph
+
+
+def _add(table: dict[str, list[str]], key: str, value: str) -> None:
+    items = table.setdefault(key, [])
+    if value not in items:
+        items.append(value)
+
+
+def ancestors(spec: Spec, step: str) -> set[str]:
+    """Steps that can run before `step` (its ancestors in the flow graph, itself excluded
+    unless it is on a cycle)."""
+    graph = flow(spec)
+    found = set()
+    for before in graph.pred.get(step, ()):
+        found |= graph.reach(before, forward=False)
+    return found - {START, END}
+
+
+# ---------------------------------------------------------------- templates
+
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\}")
+
+
+def placeholders(text: str) -> Iterator[tuple[str, int, int]]:
+    """`{name}` placeholders of a template: (name, line index, column index); `{{` and `}}` escape."""
+    for index, line in enumerate(text.split("\n")):
+        for match in _PLACEHOLDER.finditer(line):
+            if match.group(1):
+                yield match.group(1), index, match.start()
+
+
+def prompt_span(span: Span, inline: bool, line_index: int, column_index: int, length: int) -> Span:
+    """Where a placeholder sits: inline prompts start at `span`; fenced ones one line below it."""
+    if inline:
+        return Span.point(span.file, span.line, span.column + column_index, length)
+    return Span.point(span.file, span.line + 1 + line_index, column_index + 1, length)
+
+
+@lru_cache(maxsize=64)
+def _lines(path: str, stamp: int) -> tuple[str, ...]:
+    try:
+        return tuple(Path(path).read_text(encoding="utf-8-sig").split("\n"))
+    except (OSError, UnicodeDecodeError):
+        return ()
+
+
+def source_line(path: str, line: int) -> str:
+    """Line `line` (1-based) of the file at `path`, or "" when it cannot be read."""
+    try:
+        stamp = Path(path).stat().st_mtime_ns
+    except OSError:
+        return ""
+    lines = _lines(path, stamp)
+    return lines[line - 1] if 1 <= line <= len(lines) else ""
+
+
+def word_span(span: Span, word: str, lines_after: int = 0) -> Span:
+    """The span of `word` (a whole word) on the line of `span` at or after its column, or on
+    one of the `lines_after` following lines up to the next heading; `span` itself when the
+    word is not found. (The IR keeps one span per step or edge; this finds the name in it.)"""
+    pattern = re.compile(r"(?<![A-Za-z0-9_])" + re.escape(word) + r"(?![A-Za-z0-9_])")
+    for line in range(span.line, span.line + lines_after + 1):
+        text = source_line(span.file, line)
+        if line > span.line and text.lstrip().startswith("#"):
+            break  # the next heading: the word is not in this block
+        start = span.column - 1 if line == span.line else 0
+        match = pattern.search(text, max(start, 0))
+        if match:
+            return Span.point(span.file, line, match.start() + 1, len(word))
+    return span
