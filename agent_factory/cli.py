@@ -169,6 +169,11 @@ def new(name: str, kind: str, output: str | None) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(scaffold(name, kind), encoding="utf-8")
     click.echo(f"wrote {target}; check it with: agent-factory check {target}")
+    member = target.parent / "general.md"
+    if kind == "team" and not member.exists():
+        # the team's default member, so the new team checks clean as it is
+        member.write_text(scaffold("General", "agent"), encoding="utf-8")
+        click.echo(f"wrote {member} (the team's first member)")
 
 
 def run() -> None:  # pragma: no cover - console entry point wrapper

@@ -26,7 +26,8 @@ _MISTAKES: dict[str, list[str]] = {
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
-    return Lark.open("grammar/expr.lark", rel_to=__file__, parser="lalr", propagate_positions=True)
+    # spans come from the tokens (see `_Builder.span`); tree positions are not needed
+    return Lark.open("grammar/expr.lark", rel_to=__file__, parser="lalr")
 
 
 def parse_expression(source: str, span: Span) -> tuple[ir.Expression | None, list[Diagnostic]]:
@@ -138,10 +139,16 @@ class _Builder:
         self.errors: list[Diagnostic] = []
 
     def span(self, item: Tree | Token) -> Span:
-        meta = item if isinstance(item, Token) else item.meta
+        if isinstance(item, Token):
+            first_token = last_token = item
+        else:
+            leaves = list(item.scan_values(lambda v: isinstance(v, Token)))
+            if not leaves:  # `[]`: the brackets are not kept in the tree
+                return self.base
+            first_token, last_token = leaves[0], leaves[-1]
         line = self.base.line
-        start = self.base.column + meta.column - 1
-        end = self.base.column + meta.end_column - 1
+        start = self.base.column + first_token.column - 1
+        end = self.base.column + last_token.end_column - 1
         return Span(file=self.base.file, line=line, column=start, end_line=line, end_column=max(end, start + 1))
 
     def build(self, tree: Tree | Token) -> ir.Expr:

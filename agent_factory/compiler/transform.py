@@ -268,8 +268,8 @@ class Transformer:
         if tree.data == "ranged_type":
             bounds = [c for c in tree.children if isinstance(c, Tree)]
             dots = first(tree, "RANGE_DOTS")
-            low = next((Decimal(b.children[0].value) for b in bounds if b.meta.column < dots.column), None)
-            high = next((Decimal(b.children[0].value) for b in bounds if b.meta.column > dots.column), None)
+            low = next((Decimal(b.children[0].value) for b in bounds if b.children[0].column < dots.column), None)
+            high = next((Decimal(b.children[0].value) for b in bounds if b.children[0].column > dots.column), None)
             return ir.TypeRef(span=span, kind=base if known else "unknown", name=None if known else name.value,
                               minimum=low, maximum=high, optional=optional)
         if known and base not in ("list", "enum"):

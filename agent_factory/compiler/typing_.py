@@ -9,13 +9,14 @@ Also small flow-graph helpers shared by the names, types and graph passes.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
-from .ir import FieldDecl, Spec, TypeRef
+from .ir import Spec, TypeRef
 from .span import Span
 
 START, END = "START", "END"
@@ -92,30 +93,29 @@ class TypeEnv:
         return sorted({*self.inputs, *self.outputs, *self.written})
 
     def path(self, parts: tuple[str, ...]) -> tuple[Ty | None, int, list[str]]:
-        """Resolve a path: (type or None, index of the first part that did not resolve,
-        candidates for that part)."""
+        """Resolve a path: (its type or None, the index of the first part that did not
+        resolve, the names that part could have been)."""
         head = parts[0]
-        if head == "run" and len(parts) > 1:
-            fact = RUN_FACTS.get(parts[1])
-            return (fact, 2, []) if fact and len(parts) == 2 else (None, 1, sorted(RUN_FACTS)) if not fact else (None, 2, [])
-        scoped = {"input": self.inputs, "inputs": self.inputs, "output": self.outputs, "outputs": self.outputs}
-        if head in scoped and len(parts) > 1 and self.field(head) is None:
-            found = scoped[head].get(parts[1])
-            return (found, 2, []) if found and len(parts) == 2 else (None, 1, sorted(scoped[head])) if not found else (None, 2, [])
-        if head in self.steps and len(parts) > 1 and self.field(head) is None:
-            outs = self.steps[head]
-            if parts[1] not in outs:
-                return None, 1, list(outs)
-            return (self.field(parts[1]), 2, []) if len(parts) == 2 else (None, 2, [])
+        if len(parts) > 1 and self.field(head) is None:
+            scoped = {"input": self.inputs, "inputs": self.inputs, "output": self.outputs, "outputs": self.outputs}
+            if head == "run":
+                return _member(RUN_FACTS, parts)
+            if head in scoped:
+                return _member(scoped[head], parts)
+            if head in self.steps:
+                return _member({name: self.field(name) or STR for name in self.steps[head]}, parts)
         found = self.field(head)
         if found is None:
             return None, 0, self.names()
         return (found, 1, []) if len(parts) == 1 else (None, 1, [])
 
 
-def fields_of(spec: Spec) -> tuple[tuple[FieldDecl, ...] | None, tuple[FieldDecl, ...] | None]:
-    """The declared inputs and outputs, None where the section is absent (defaults apply)."""
-    return (spec.inputs if spec.inputs_declared else None, spec.outputs if spec.outputs_declared else None)
+def _member(table: dict[str, Ty], parts: tuple[str, ...]) -> tuple[Ty | None, int, list[str]]:
+    """`parts[1]` looked up in `table`; nothing may follow it (no attribute access)."""
+    found = table.get(parts[1])
+    if found is None:
+        return None, 1, sorted(table)
+    return (found, 2, []) if len(parts) == 2 else (None, 2, [])
 
 
 def type_env(spec: Spec) -> TypeEnv:
@@ -201,30 +201,36 @@ def prompt_span(span: Span, inline: bool, line_index: int, column_index: int, le
 
 
 @lru_cache(maxsize=64)
-def _lines(path: str, stamp: int) -> tuple[str, ...]:
+def _lines(path: str, stamp: int, sha256: str) -> tuple[str, ...]:
     try:
-        return tuple(Path(path).read_text(encoding="utf-8-sig").split("\n"))
+        text = Path(path).read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError):
         return ()
+    # Only the very text that was compiled: an edited or unsaved file must not move carets.
+    if hashlib.sha256(text.encode("utf-8")).hexdigest() != sha256:
+        return ()
+    return tuple(line.rstrip("\r") for line in text.split("\n"))
 
 
-def source_line(path: str, line: int) -> str:
-    """Line `line` (1-based) of the file at `path`, or "" when it cannot be read."""
+def source_line(path: str, line: int, sha256: str) -> str:
+    """Line `line` (1-based) of the file at `path` when the file is still the compiled text
+    (its SHA-256 is `sha256`), else ""."""
     try:
         stamp = Path(path).stat().st_mtime_ns
     except OSError:
         return ""
-    lines = _lines(path, stamp)
+    lines = _lines(path, stamp, sha256)
     return lines[line - 1] if 1 <= line <= len(lines) else ""
 
 
-def word_span(span: Span, word: str, lines_after: int = 0) -> Span:
+def word_span(span: Span, word: str, sha256: str, lines_after: int = 0) -> Span:
     """The span of `word` (a whole word) on the line of `span` at or after its column, or on
     one of the `lines_after` following lines up to the next heading; `span` itself when the
-    word is not found. (The IR keeps one span per step or edge; this finds the name in it.)"""
+    word is not found. The IR keeps one span per step or edge; this finds a name inside it,
+    in the source whose SHA-256 is `sha256` (the spec's)."""
     pattern = re.compile(r"(?<![A-Za-z0-9_])" + re.escape(word) + r"(?![A-Za-z0-9_])")
     for line in range(span.line, span.line + lines_after + 1):
-        text = source_line(span.file, line)
+        text = source_line(span.file, line, sha256)
         if line > span.line and text.lstrip().startswith("#"):
             break  # the next heading: the word is not in this block
         start = span.column - 1 if line == span.line else 0
