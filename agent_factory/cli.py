@@ -176,5 +176,10 @@ def new(name: str, kind: str, output: str | None) -> None:
         click.echo(f"wrote {member} (the team's first member)")
 
 
-def run() -> None:  # pragma: no cover - console entry point wrapper
-    main()
+def _add_commands() -> None:
+    from .cost_cli import cost
+
+    main.add_command(cost)
+
+
+_add_commands()

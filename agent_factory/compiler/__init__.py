@@ -115,6 +115,14 @@ def compile(path: str | Path, target: str, manager: PassManager | None = None) -
     result = check(path, manager)
     if not result.ok:
         return result, {}
+    manager = manager or PassManager.default()
+    backend = manager.backends().get(target)
+    if backend is not None and target != result.spec.meta.target:  # the spec's own target was checked already
+        problems = [d for batch in manager.hook.af_check_target(spec=result.spec, backend=backend) for d in batch or ()]
+        if has_errors(problems):
+            result.diagnostics = _sorted([*result.diagnostics, *problems])
+            result.spec = None
+            return result, {}
     try:
         return result, emit(result.spec, target, manager)
     except Exception as error:  # noqa: BLE001 - a backend bug must not become a traceback

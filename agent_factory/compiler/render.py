@@ -61,13 +61,16 @@ def render_json(diagnostics: Iterable[Diagnostic]) -> str:
 def sarif(diagnostics: list[Diagnostic]) -> dict:
     """A SARIF 2.1.0 log with one run; rules are the codes used, described from `CODES`."""
     used = sorted({d.code for d in diagnostics})
+    # a plugin's own codes are not in CODES: describe them from their first diagnostic
+    described = {d.code: (d.severity, d.message) for d in reversed(diagnostics)}
+    described.update({code: CODES[code] for code in used if code in CODES})
     rules = [
         {
             "id": code,
-            "name": CODES[code][1].title().replace(" ", ""),
-            "shortDescription": {"text": CODES[code][1]},
+            "name": described[code][1].title().replace(" ", "")[:60],
+            "shortDescription": {"text": described[code][1]},
             "helpUri": f"https://agent-factory.dev/docs/diagnostics#{code.lower()}",
-            "defaultConfiguration": {"level": _SARIF_LEVEL[CODES[code][0]]},
+            "defaultConfiguration": {"level": _SARIF_LEVEL[described[code][0]]},
         }
         for code in used
     ]

@@ -23,5 +23,7 @@ def emit(spec: Spec, ctx: CompileContext) -> dict[str, str]:
 
 @hookimpl
 def af_register_backends() -> list[Backend]:
-    return [Backend(name="ir", description="the typed IR as JSON", emit=emit,
-                    features=frozenset({"agent", "team", "component", "constitution"}))]
+    from agent_factory.plugins.capabilities import ALL_FEATURES
+
+    # the IR represents everything the language can say
+    return [Backend(name="ir", description="the typed IR as JSON", emit=emit, features=ALL_FEATURES)]

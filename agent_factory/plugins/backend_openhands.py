@@ -45,11 +45,15 @@ def emit(spec: Spec, ctx: CompileContext) -> dict[str, str]:
 
 @hookimpl
 def af_register_backends() -> list[Backend]:
+    from agent_factory.plugins.capabilities import ALL_FEATURES
+
     return [
         Backend(
             name=TARGET,
             description="a code-generation job (job.json + TASK.md) for the OpenHands coding agent",
             emit=emit,
-            features=frozenset({"component", "agent"}),
+            # a job describes a whole agent or component as text for the coding agent;
+            # a team (a router over other specs) or a constitution is not a program to write
+            features=ALL_FEATURES - {"team", "constitution"},
         )
     ]

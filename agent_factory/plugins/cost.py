@@ -1,1 +1,400 @@
-"""Placeholder until the cost plugin lands: registers nothing."""
+"""Static worst-case cost of a run (analyse stage) and the table `agent-factory cost` prints.
+
+For each execution path of the workflow (a spec without a Workflow is one ReAct step over its
+tools) the estimate is: LLM calls × (prompt tokens + max output tokens) × price per token.
+
+- LLM calls: 1 per `llm:` step; `max_iterations` (default `DEFAULT_REACT_ITERATIONS`) for a step
+  that may call tools and for the implicit ReAct step; 0 for `tool:` and `rules:` steps.
+  `agent:` steps run another spec whose cost is not included: such paths are marked incomplete.
+- Prompt tokens: the rendered prompt (purpose, scope, rules, outputs, the step's prompt and its
+  tools' descriptions) at `CHARS_PER_TOKEN` characters a token. Input values are not known
+  statically, so `{placeholders}` count as written; every tool-loop call is counted with the
+  same prompt (tool results are not known either).
+- Max output tokens: the Model section's `max_tokens`, else `DEFAULT_MAX_TOKENS`.
+- Models: those the routing allows for the step's task (the tier's models, the spec's `models`
+  allow-list, the aliases serving the task in `agent-factory.toml`). `$ min` prices every call at
+  the cheapest of them (the router's first choice), `$ max` at the dearest (a fallback).
+- Prices: an alias's own prices from `agent-factory.toml`, else litellm's bundled cost map, read
+  as plain JSON (no litellm import, no network).
+
+The budget check (W701) compares the most expensive path at the cheapest allowed model with the
+spec's `max_cost_per_run` (already merged with the constitution's ceiling).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache
+from importlib.util import find_spec
+from pathlib import Path
+
+from agent_factory.compiler import hookimpl
+from agent_factory.compiler.diagnostics import Collector
+from agent_factory.compiler.ir import Spec, Step, Workflow
+from agent_factory.compiler.passes import CompileContext, Pass, PassResult
+from agent_factory.compiler.span import Span
+
+DEFAULT_MAX_TOKENS = 1024
+DEFAULT_REACT_ITERATIONS = 10
+DEFAULT_TASK = "simple"
+CHARS_PER_TOKEN = 4
+MAX_PATHS = 256
+REACT_STEP = "agent"
+COST_MAP_FILE = "model_prices_and_context_window_backup.json"
+ZERO = Decimal(0)
+
+
+@hookimpl
+def af_register_passes() -> list[Pass]:
+    return [Pass(name="cost", stage="analyse", order=50, run=run)]
+
+
+def run(spec: Spec, ctx: CompileContext) -> PassResult:
+    out = Collector()
+    found = estimate(spec, ctx)
+    if found is not None and found.limit is not None and found.worst is not None and found.worst.usd_min > found.limit:
+        worst = found.worst
+        out.add("W701", f"the worst-case cost of a run is ${money(worst.usd_min)}, above max_cost_per_run ${money(found.limit)}"
+                f" (path {worst.display()}: {worst.calls} LLM calls at the cheapest allowed model)",
+                found.limit_span, hint="raise max_cost_per_run, lower max_tokens or max_iterations, or allow a cheaper model;"
+                " the runtime budget refuses the call that would cross the limit; see `agent-factory cost`")
+    return PassResult(diagnostics=tuple(out.items))
+
+
+# ---------------------------------------------------------------- execution paths
+
+
+@dataclass(frozen=True)
+class Execution:
+    """One way through the workflow: `waves` of steps that run together (fan-out), whether it
+    reaches END (`ended`) and whether it takes an edge back to a step that already ran (`loops`)."""
+
+    waves: tuple[tuple[str, ...], ...]
+    ended: bool
+    loops: bool = False
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        return tuple(name for wave in self.waves for name in wave)
+
+    def display(self) -> str:
+        """`START → a, b → c → END`."""
+        parts = ["START", *(", ".join(wave) for wave in self.waves)]
+        return " → ".join([*parts, "END"] if self.ended else parts)
+
+
+def executions(spec: Spec) -> list[Execution]:
+    """Every execution path of the spec (at most `MAX_PATHS`); a spec without a Workflow has one."""
+    if spec.workflow is None:
+        return [Execution(waves=((REACT_STEP,),), ended=True)]
+    return _walk_all(spec.workflow)
+
+
+def _walk_all(workflow: Workflow) -> list[Execution]:
+    order = {s.name: i for i, s in enumerate(workflow.steps)}
+    found: list[Execution] = []
+
+    def choices(node: str, ran: set[str]) -> list[set[str]]:
+        ready = [e for e in workflow.edges if node in e.sources and all(s in ran for s in e.sources)]
+        fixed = {t for e in ready if e.when is None and not e.otherwise for t in e.targets}
+        branches = [e for e in ready if e.when is not None or e.otherwise]
+        return [fixed | set(e.targets) for e in branches] if branches else [fixed]
+
+    def walk(ran: tuple[str, ...], waves: tuple, frontier: tuple[str, ...], ended: bool, loops: bool) -> None:
+        if len(found) >= MAX_PATHS:
+            return
+        done = (*ran, *frontier)
+        if not frontier:
+            found.append(Execution(waves, ended, loops))
+            return
+        for combo in itertools.product(*(choices(n, set(done)) for n in frontier)):
+            targets = set().union(*combo)
+            new = tuple(sorted((t for t in targets if t in order and t not in done), key=order.__getitem__))
+            looped = loops or any(t in done for t in targets if t in order)
+            walk(done, (*waves, new) if new else waves, new, ended or "END" in targets, looped)
+
+    walk((), (), ("START",), False, False)
+    return found
+
+
+# ---------------------------------------------------------------- prices and routing
+
+
+@dataclass(frozen=True)
+class Price:
+    """Dollars per prompt and per completion token of one alias."""
+
+    alias: str
+    model: str
+    input: Decimal
+    output: Decimal
+
+    def cost(self, tokens_in: int, tokens_out: int) -> Decimal:
+        return self.input * tokens_in + self.output * tokens_out
+
+
+@cache
+def cost_map() -> dict:
+    """litellm's bundled cost map, read once as JSON (litellm itself is not imported)."""
+    spec = find_spec("litellm")
+    if spec is None or spec.origin is None:
+        return {}
+    path = Path(spec.origin).parent / COST_MAP_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def model_price(model: str) -> tuple[Decimal, Decimal] | None:
+    """(input, output) dollars per token of a litellm model name, or None when unpriced."""
+    table = cost_map()
+    for key in (model, model.split("/", 1)[-1]):
+        info = table.get(key) or {}
+        if info.get("input_cost_per_token") is not None and info.get("output_cost_per_token") is not None:
+            # repr() of the float is the shortest text that round-trips: exact Decimal of the intended value
+            return Decimal(repr(info["input_cost_per_token"])), Decimal(repr(info["output_cost_per_token"]))
+    return None
+
+
+def runtime_config(ctx: CompileContext | None):
+    """The router configuration (`agent-factory.toml` or the defaults), once per manager."""
+    from agent_factory.runtime.config import default_config, load_config
+    from agent_factory.runtime.errors import ConfigError
+
+    cache_ = ctx.cache if ctx is not None else {}
+    if "cost.config" not in cache_:
+        try:
+            cache_["cost.config"] = load_config()
+        except ConfigError:  # a broken file is reported by the runtime; the estimate uses the defaults
+            cache_["cost.config"] = default_config()
+    return cache_["cost.config"]
+
+
+def alias_price(config, name: str) -> Price | None:
+    alias = config.models[name]
+    if alias.input_cost_per_token is not None and alias.output_cost_per_token is not None:
+        return Price(name, alias.model, alias.input_cost_per_token, alias.output_cost_per_token)
+    found = model_price(alias.model)
+    return Price(name, alias.model, *found) if found else None
+
+
+def eligible(config, spec: Spec, task: str) -> list[str]:
+    """The aliases the router may use for `task` (the same rule as `Router._allowed`)."""
+    model = spec.model
+    tier = (model.tier if model and model.tier else None) or config.router.default_tier
+    fallback = tuple(a for a in (model.fallback if model else ()) if a in config.models)
+    allow = tuple(model.models) if model and model.models else ()
+    in_tier = [n for n in config.chain(fallback) if n in config.tier(tier).models]
+    return [n for n in in_tier if (not allow or n in allow) and task in config.alias(n).tasks]
+
+
+# ---------------------------------------------------------------- the estimate
+
+
+@dataclass(frozen=True)
+class StepCost:
+    """One step's share: `calls` LLM calls of `prompt_tokens` + `max_output_tokens` each,
+    priced at the cheapest (`low`) and dearest (`high`) allowed model; `note` explains gaps."""
+
+    step: str
+    kind: str
+    task: str | None
+    calls: int
+    prompt_tokens: int
+    max_output_tokens: int
+    low: Price | None = None
+    high: Price | None = None
+    note: str = ""
+
+    @property
+    def usd_min(self) -> Decimal:
+        return self.calls * self.low.cost(self.prompt_tokens, self.max_output_tokens) if self.low else ZERO
+
+    @property
+    def usd_max(self) -> Decimal:
+        return self.calls * self.high.cost(self.prompt_tokens, self.max_output_tokens) if self.high else ZERO
+
+    @property
+    def usd_floor(self) -> Decimal:
+        """The least the step can cost: one call, its prompt only, at the cheapest model."""
+        return self.low.cost(self.prompt_tokens, 0) if self.low and self.calls else ZERO
+
+    @property
+    def complete(self) -> bool:
+        return not self.note
+
+
+@dataclass(frozen=True)
+class PathCost:
+    """The cost of one execution path: the sum of its steps'."""
+
+    execution: Execution
+    steps: tuple[StepCost, ...]
+
+    def display(self) -> str:
+        return self.execution.display()
+
+    @property
+    def calls(self) -> int:
+        return sum(s.calls for s in self.steps)
+
+    @property
+    def usd_min(self) -> Decimal:
+        return sum((s.usd_min for s in self.steps), ZERO)
+
+    @property
+    def usd_max(self) -> Decimal:
+        return sum((s.usd_max for s in self.steps), ZERO)
+
+    @property
+    def usd_floor(self) -> Decimal:
+        return sum((s.usd_floor for s in self.steps), ZERO)
+
+    @property
+    def complete(self) -> bool:
+        """False when a step could not be priced (an `agent:` step, no allowed model, no price)
+        or the path loops: its numbers are then a lower bound."""
+        return all(s.complete for s in self.steps) and not self.execution.loops
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The whole estimate: per-step costs, per-path costs, the budget `limit` and its span."""
+
+    spec: str
+    steps: tuple[StepCost, ...]
+    paths: tuple[PathCost, ...]
+    limit: Decimal | None
+    limit_span: Span
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def worst(self) -> PathCost | None:
+        """The path whose cost at the cheapest allowed models is highest."""
+        return max(self.paths, key=lambda p: p.usd_min, default=None)
+
+    @property
+    def usd_min(self) -> Decimal:
+        return min((p.usd_min for p in self.paths), default=ZERO)
+
+    @property
+    def usd_max(self) -> Decimal:
+        return max((p.usd_max for p in self.paths), default=ZERO)
+
+
+def estimate(spec: Spec, ctx: CompileContext | None = None) -> Estimate | None:
+    """The cost estimate of an Agent spec (None for other kinds), cached per spec in `ctx.cache`."""
+    if spec.kind != "agent":
+        return None
+    key = ("cost.estimate", spec.path, spec.sha256, spec.constitution.sha256 if spec.constitution else None)
+    cache_ = ctx.cache if ctx is not None else {}
+    if key not in cache_:
+        cache_[key] = _estimate(spec, runtime_config(ctx))
+    return cache_[key]
+
+
+def _estimate(spec: Spec, config) -> Estimate:
+    steps = {s.name: s for s in (spec.workflow.steps if spec.workflow else ())}
+    base = _base_prompt(spec)
+    costs: dict[str, StepCost] = {}
+    for name in (s.name for s in spec.workflow.steps) if spec.workflow else (REACT_STEP,):
+        costs[name] = step_cost(spec, steps.get(name), base, config)
+    paths = tuple(PathCost(e, tuple(costs[n] for n in e.steps)) for e in executions(spec))
+    model = spec.model
+    setting = model.setting("max_cost_per_run") if model else None
+    span = (setting.value_span or setting.span) if setting else (model.span if model and model.settings else spec.span)
+    limit = model.max_cost_per_run if model else None
+    if setting is None and limit is not None:
+        span = spec.span.model_copy(update={"end_line": spec.span.line, "end_column": spec.span.column + 1})
+    return Estimate(spec.path, tuple(costs.values()), paths, limit, span)
+
+
+def step_cost(spec: Spec, step: Step | None, base: str, config) -> StepCost:
+    """The cost of one step (`step` None: the implicit ReAct step over the spec's tools)."""
+    max_out = spec.model.max_tokens if spec.model and spec.model.max_tokens else DEFAULT_MAX_TOKENS
+    if step is not None and step.kind != "llm":
+        note = "runs another spec; its cost is not included" if step.kind == "agent" else ""
+        return StepCost(step.name, step.kind, None, 0, 0, 0, note=note)
+    if step is None:
+        name, task, tools, prompt, loops = REACT_STEP, (spec.model.task if spec.model else None), [t.name for t in spec.tools], "", True
+        iterations = DEFAULT_REACT_ITERATIONS
+    else:
+        name, task, tools, prompt, loops = step.name, step.target, list(step.tools), step.prompt or "", bool(step.tools)
+        iterations = step.max_iterations or (DEFAULT_REACT_ITERATIONS if step.tools else 1)
+    task = task or DEFAULT_TASK
+    calls = iterations if loops else 1
+    tokens = prompt_tokens(base, prompt, [t for t in spec.tools if t.name in tools])
+    aliases = eligible(config, spec, task)
+    priced = [p for p in (alias_price(config, a) for a in aliases) if p is not None]
+    if not priced:
+        note = f"no priced model serves task `{task}`" + ("" if aliases else " at this tier")
+        return StepCost(name, "llm", task, calls, tokens, max_out, note=note)
+    by_cost = sorted(priced, key=lambda p: p.cost(tokens, max_out))  # sorted() is stable: chain order breaks ties
+    return StepCost(name, "llm", task, calls, tokens, max_out, by_cost[0], by_cost[-1])
+
+
+def _base_prompt(spec: Spec) -> str:
+    """The text every LLM call of the spec carries (the system prompt's parts)."""
+    parts = [spec.name, spec.purpose.text if spec.purpose else ""]
+    parts += [("Do: " if s.included else "Refuse: ") + s.text for s in spec.scope]
+    parts += [f"{i.modality or ''} {i.title}: {i.text}" for i in spec.invariants]
+    parts += [f"{f.name}: {f.type.render()} {f.description}" for f in (*spec.inputs, *spec.outputs)]
+    return "\n".join(parts)
+
+
+def prompt_tokens(base: str, prompt: str, tools) -> int:
+    """Tokens of a rendered prompt at `CHARS_PER_TOKEN` characters a token (rounded up)."""
+    text = "\n".join([base, prompt, *(f"{t.name}: {t.description}" for t in tools)])
+    return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+
+# ---------------------------------------------------------------- output
+
+
+def money(value: Decimal, places: int = 6) -> str:
+    """Dollars with `places` decimals (exact rounding of the Decimal)."""
+    return f"{value.quantize(Decimal(1).scaleb(-places)):f}"
+
+
+def as_dict(found: Estimate) -> dict:
+    """The `--format json` shape (money as strings, exact)."""
+    def price(p: Price | None) -> dict | None:
+        return None if p is None else {"alias": p.alias, "model": p.model, "input_per_token": str(p.input), "output_per_token": str(p.output)}
+
+    return {
+        "spec": found.spec,
+        "max_cost_per_run": None if found.limit is None else str(found.limit),
+        "steps": [{"step": s.step, "kind": s.kind, "task": s.task, "calls": s.calls, "prompt_tokens": s.prompt_tokens,
+                   "max_output_tokens": s.max_output_tokens, "cheapest": price(s.low), "dearest": price(s.high),
+                   "usd_min": str(s.usd_min), "usd_max": str(s.usd_max), "note": s.note or None} for s in found.steps],
+        "paths": [{"path": p.display(), "calls": p.calls, "usd_min": str(p.usd_min), "usd_max": str(p.usd_max),
+                   "complete": p.complete} for p in found.paths],
+        "worst_case_usd": str(found.worst.usd_min) if found.worst else "0",
+        "usd_min": str(found.usd_min),
+        "usd_max": str(found.usd_max),
+    }
+
+
+def render_table(found: Estimate) -> str:
+    """The text table: per step, per path, totals."""
+    rows = [("step", "calls", "prompt tok", "max out tok", "model (min / max)", "$ min", "$ max")]
+    for s in found.steps:
+        models = f"{s.low.model} / {s.high.model}" if s.low and s.high else (s.note or "-")
+        rows.append((s.step, str(s.calls), str(s.prompt_tokens), str(s.max_output_tokens), models, money(s.usd_min), money(s.usd_max)))
+    lines = [f"cost estimate for {found.spec}", *_columns(rows), ""]
+    path_rows = [("path", "calls", "$ min", "$ max")]
+    for p in found.paths:
+        path_rows.append((p.display() + ("" if p.complete else " (incomplete)"), str(p.calls), money(p.usd_min), money(p.usd_max)))
+    lines += [*_columns(path_rows), ""]
+    worst = found.worst
+    lines.append(f"total: ${money(found.usd_min)} min, ${money(found.usd_max)} max; worst case at the cheapest allowed "
+                 f"models ${money(worst.usd_min) if worst else money(ZERO)}"
+                 + (f" (max_cost_per_run ${money(found.limit)})" if found.limit is not None else ""))
+    return "\n".join(lines) + "\n"
+
+
+def _columns(rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(c.ljust(w) if i in (0, 4) else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip() for r in rows]

@@ -1,0 +1,43 @@
+"""`agent-factory cost SPEC`: the static worst-case cost table of an Agent spec.
+
+Wired into the CLI with `main.add_command(cost)` (see agent_factory/cli.py).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+
+@click.command()
+@click.argument("spec", type=click.Path(exists=True, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Output format of the table.")
+def cost(spec: str, fmt: str) -> None:
+    """Estimate the worst-case cost of one run of an Agent SPEC, without running it.
+
+    Prints, per step: LLM calls, prompt tokens, max output tokens, the cheapest and dearest
+    model the routing allows and the dollars at each; then per execution path and the totals.
+    Prices come from agent-factory.toml or litellm's bundled cost map (offline). Exit 1 when the
+    spec has errors or is not an Agent. See docs/plugins.md ("The cost estimate").
+    """
+    from .cli import Exit
+    from .compiler import check
+    from .compiler.render import render_text
+    from .plugins.cost import as_dict, estimate, render_table
+
+    result = check(spec)
+    if not result.ok:
+        click.echo(render_text(result.diagnostics), err=True)
+        sys.exit(Exit.ERRORS)
+    found = estimate(result.spec)
+    if found is None:
+        click.echo(f"error: {spec} is a {result.spec.kind}; cost estimates are for Agent specs", err=True)
+        sys.exit(Exit.ERRORS)
+    if fmt == "json":
+        click.echo(json.dumps(as_dict(found), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_table(found), nl=False)
+    sys.exit(Exit.OK)

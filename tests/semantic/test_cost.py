@@ -1,0 +1,148 @@
+"""The static cost estimate: calls × (prompt + max output tokens) × price, per step and path."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from agent_factory.cost_cli import cost as cost_command
+from agent_factory.plugins import cost
+from agent_factory.testing.plugins import compile_with_plugins
+
+ROOT = Path(__file__).resolve().parents[2]
+
+LOOP = """# Agent: Loop
+
+## Purpose
+A research loop.
+
+## Tools
+- web_search — recent facts
+
+## Model
+- tier: {tier}
+{extra}
+## Workflow
+### research
+- llm: {task}
+- tools: web_search
+- max_iterations: 4
+- outputs: answer
+- prompt: Research {{query}}.
+
+### lookup
+- tool: web_search
+- args: query = query
+
+### Flow
+- START → research
+- research → lookup
+- lookup → END
+"""
+
+
+def _estimate(tier: str = "free", task: str = "research", extra: str = "") -> cost.Estimate:
+    result = compile_with_plugins(LOOP.format(tier=tier, task=task, extra=extra))
+    assert result.ok, result.diagnostics
+    return cost.estimate(result.spec)
+
+
+def test_a_step_row_is_calls_times_tokens_times_the_cheapest_allowed_price():
+    found = _estimate()
+    research = found.steps[0]
+    sonar_in, sonar_out = cost.model_price("perplexity/sonar")
+    assert (sonar_in, sonar_out) == (Decimal("0.000001"), Decimal("0.000001"))
+    assert (research.calls, research.max_output_tokens, research.low.alias) == (4, cost.DEFAULT_MAX_TOKENS, "perplexity")
+    assert research.usd_min == 4 * (research.prompt_tokens * sonar_in + 1024 * sonar_out)
+
+
+def test_the_dearest_allowed_model_prices_the_max_column():
+    found = _estimate(tier="pro")
+    research = found.steps[0]
+    assert (research.low.alias, research.high.alias) == ("perplexity", "claude")
+    claude_in, claude_out = cost.model_price("anthropic/claude-sonnet-4-5")
+    assert research.usd_max == 4 * (research.prompt_tokens * claude_in + 1024 * claude_out)
+
+
+def test_tool_steps_make_no_llm_calls_and_paths_sum_their_steps():
+    found = _estimate()
+    assert [(s.step, s.calls, s.usd_min) for s in found.steps[1:]] == [("lookup", 0, Decimal(0))]
+    (path,) = found.paths
+    assert path.display() == "START → research → lookup → END"
+    assert path.usd_min == found.steps[0].usd_min and path.complete
+
+
+def test_a_step_no_allowed_model_serves_is_left_out_and_marks_the_path_incomplete():
+    found = _estimate(task="complex_reasoning")
+    assert found.steps[0].note == "no priced model serves task `complex_reasoning` at this tier"
+    assert not found.paths[0].complete
+
+
+def test_max_tokens_comes_from_the_model_section():
+    found = _estimate(extra="- max_tokens: 100\n")
+    assert found.steps[0].max_output_tokens == 100
+
+
+def test_worst_case_above_the_budget_warns_with_path_and_numbers():
+    result = compile_with_plugins(LOOP.format(tier="free", task="research", extra="- max_cost_per_run: $0.001\n"))
+    (warning,) = result.diagnostics
+    worst = cost.estimate(result.spec).worst.usd_min
+    assert warning.code == "W701"
+    assert warning.message == (f"the worst-case cost of a run is ${cost.money(worst)}, above max_cost_per_run $0.001000"
+                               " (path START → research → lookup → END: 4 LLM calls at the cheapest allowed model)")
+
+
+def test_react_agent_counts_the_default_iterations():
+    result = compile_with_plugins("# Agent: R\n\n## Purpose\nAnswers.\n\n## Model\n- task: research\n")
+    (step,) = cost.estimate(result.spec).steps
+    assert (step.step, step.calls) == ("agent", cost.DEFAULT_REACT_ITERATIONS)
+
+
+def test_branches_give_one_path_each():
+    text = LOOP.format(tier="free", task="research", extra="").replace(
+        "- research → lookup\n- lookup → END", "- research → lookup when answer == \"\"\n- research → END otherwise\n- lookup → END")
+    result = compile_with_plugins(text)
+    assert result.ok, result.diagnostics
+    assert [p.display() for p in cost.estimate(result.spec).paths] == [
+        "START → research → lookup → END", "START → research → END"]
+
+
+def test_config_prices_override_litellm(tmp_path, monkeypatch):
+    (tmp_path / "agent-factory.toml").write_text(
+        '[models.cheap]\nmodel = "my/model"\ninput_cost_per_token = 0.5\noutput_cost_per_token = 0.25\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    found = _estimate()
+    step = found.steps[0]
+    assert step.low.alias == "cheap"
+    assert step.usd_min == 4 * (step.prompt_tokens * Decimal("0.5") + 1024 * Decimal("0.25"))
+
+
+def test_cost_command_prints_the_table_and_json(tmp_path):
+    spec = tmp_path / "loop.md"
+    spec.write_text(LOOP.format(tier="free", task="research", extra=""), encoding="utf-8")
+    text = CliRunner().invoke(cost_command, [str(spec)])
+    assert text.exit_code == 0, text.output
+    assert text.output.splitlines()[1].split() == ["step", "calls", "prompt", "tok", "max", "out", "tok", "model", "(min",
+                                                   "/", "max)", "$", "min", "$", "max"]
+    assert "START → research → lookup → END" in text.output
+    data = json.loads(CliRunner().invoke(cost_command, [str(spec), "--format", "json"]).output)
+    assert data["steps"][0]["cheapest"]["model"] == "perplexity/sonar"
+    assert Decimal(data["worst_case_usd"]) == Decimal(data["steps"][0]["usd_min"])
+
+
+def test_cost_command_refuses_a_team_and_a_spec_with_errors(tmp_path):
+    broken = tmp_path / "broken.md"
+    broken.write_text("# Agent: B\n", encoding="utf-8")
+    assert CliRunner().invoke(cost_command, [str(broken)]).exit_code == 1
+
+
+def test_the_estimate_does_not_import_litellm():
+    code = ("import sys; from agent_factory.compiler import check; from agent_factory.plugins import cost; "
+            "r = check('specs/market_research.md'); cost.estimate(r.spec); print('litellm' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
