@@ -11,7 +11,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from . import ir
 from .diagnostics import Diagnostic, make
 from .literals import duration_seconds
-from .span import Span
+from .span import Span, balance_end
 
 FUNCTIONS = ("len",)
 
@@ -43,7 +43,7 @@ def parse_expression(source: str, span: Span) -> tuple[ir.Expression | None, lis
         tree = _parser().parse(text)
     except UnexpectedInput as error:
         return None, [_syntax_error(error, text, base)]
-    builder = _Builder(base)
+    builder = _Builder(base, text)
     node = builder.build(tree)
     if builder.errors:
         return None, builder.errors
@@ -134,8 +134,9 @@ def _expected_hint(error: UnexpectedInput) -> str | None:
 class _Builder:
     """Turns the Lark tree into IR nodes with spans in the spec file."""
 
-    def __init__(self, base: Span) -> None:
+    def __init__(self, base: Span, text: str) -> None:
         self.base = base
+        self.text = text
         self.errors: list[Diagnostic] = []
 
     def span(self, item: Tree | Token) -> Span:
@@ -147,8 +148,11 @@ class _Builder:
                 return self.base
             first_token, last_token = leaves[0], leaves[-1]
         line = self.base.line
+        end_index = last_token.end_column - 1
+        if not isinstance(item, Token):
+            end_index = balance_end(self.text, first_token.column - 1, end_index)
         start = self.base.column + first_token.column - 1
-        end = self.base.column + last_token.end_column - 1
+        end = self.base.column + end_index
         return Span(file=self.base.file, line=line, column=start, end_line=line, end_column=max(end, start + 1))
 
     def build(self, tree: Tree | Token) -> ir.Expr:

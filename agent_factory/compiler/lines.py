@@ -8,7 +8,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from .diagnostics import Diagnostic, make
-from .span import Span
+from .span import Span, balance_end
 
 FORMS = (
     "setting", "title", "meta_line", "field", "invariant", "tool", "binding", "edge", "name_list",
@@ -49,9 +49,10 @@ def _parser() -> Lark:
 class LineParse:
     """The result of parsing a line: `tree` or `error`, and the position the text started at."""
 
-    __slots__ = ("tree", "error", "file", "line", "column")
+    __slots__ = ("tree", "error", "file", "line", "column", "text")
 
-    def __init__(self, tree: Tree | None, error: Diagnostic | None, file: str, line: int, column: int) -> None:
+    def __init__(self, tree: Tree | None, error: Diagnostic | None, file: str, line: int, column: int, text: str = "") -> None:
+        self.text = text
         self.tree = tree
         self.error = error
         self.file = file
@@ -63,8 +64,10 @@ class LineParse:
         first_token, last_token = _bounds(item)
         if first_token is None:  # a rule that matched nothing has no position
             return Span.point(self.file, self.line, self.column)
-        start = self.column + first_token.column - 1
-        end = self.column + last_token.end_column - 1
+        first_index = first_token.column - 1
+        end_index = balance_end(self.text, first_index, last_token.end_column - 1) if isinstance(item, Tree) else last_token.end_column - 1
+        start = self.column + first_index
+        end = self.column + end_index
         return Span(file=self.file, line=self.line, column=start, end_line=self.line, end_column=max(end, start + 1))
 
     def column_of(self, item: Token) -> int:
@@ -76,8 +79,8 @@ def parse_line(form: str, text: str, file: str, line: int, column: int, code: st
     try:
         tree = _parser().parse(text, start=form)
     except UnexpectedInput as error:
-        return LineParse(None, _error(error, form, text, file, line, column, code, what), file, line, column)
-    return LineParse(tree, None, file, line, column)
+        return LineParse(None, _error(error, form, text, file, line, column, code, what), file, line, column, text)
+    return LineParse(tree, None, file, line, column, text)
 
 
 def _error(error: UnexpectedInput, form: str, text: str, file: str, line: int, column: int, code: str, what: str) -> Diagnostic:

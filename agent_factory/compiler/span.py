@@ -31,3 +31,20 @@ class Span(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
+
+
+def balance_end(text: str, start: int, end: int) -> int:
+    """Extend `text[start:end]` over the closing brackets it leaves open.
+
+    Lark drops anonymous punctuation from trees, so a span computed from a subtree's first
+    and last tokens ends before `)` or `]` (`len(x` instead of `len(x)`). Indexes are 0-based.
+    """
+    depth = sum(1 for c in text[start:end] if c in "([") - sum(1 for c in text[start:end] if c in ")]")
+    while depth > 0 and end < len(text):
+        char = text[end]
+        if char in ")]":
+            depth -= 1
+        elif not char.isspace():
+            break
+        end += 1
+    return end

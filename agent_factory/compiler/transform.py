@@ -151,7 +151,8 @@ class Transformer:
             key_token = first(parsed.tree, "KEY")
             value_token = first(parsed.tree, "VALUE")
             value = value_token.value if value_token else ""
-            entries.append(ir.Setting(span=parsed.span(parsed.tree), key=key_token.value, value=value,
+            entries.append(ir.Setting(span=Span.point(self.file, token.line, indent + 1, len(token.value.strip())),
+                                      key=key_token.value, value=value,
                                       value_span=parsed.span(value_token) if value_token else None))
             values.update(_front_value(key_token.value.lower(), value))
         for element in self.doc.preamble:

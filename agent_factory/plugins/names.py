@@ -1,1 +1,193 @@
-"""Placeholder until the names plugin lands: registers nothing."""
+"""Name resolution (validate stage): tools, steps, rule tables, agent and member paths,
+routing defaults and `tool:` step arguments resolve; unused tools and unwritten outputs warn.
+
+Tools resolve against the registry (every plugin's `af_register_tools`, collected once per
+pass manager and kept in its cache) or against the spec's own binding.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from agent_factory.compiler import hookimpl
+from agent_factory.compiler.diagnostics import Collector, did_you_mean
+from agent_factory.compiler.ir import Spec, Step, ToolRef
+from agent_factory.compiler.passes import CompileContext, Pass, PassResult
+from agent_factory.compiler.span import Span
+from agent_factory.compiler.typing_ import END, START, word_span
+
+TASKS = ("simple", "classification", "research", "complex_reasoning", "code_generation")
+_URL_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_REGISTRY_KEY = "names.tool_registry"
+
+
+@hookimpl
+def af_register_passes() -> list[Pass]:
+    return [Pass(name="names", stage="validate", order=20, run=run)]
+
+
+def run(spec: Spec, ctx: CompileContext) -> PassResult:
+    out = Collector()
+    registry = tool_registry(ctx)
+    tools(spec, registry, out)
+    if spec.workflow is not None:
+        steps(spec, ctx, registry, out)
+        edges(spec, out)
+        unused(spec, registry, out)
+    members(spec, ctx, out)
+    return PassResult(diagnostics=tuple(out.items))
+
+
+# ---------------------------------------------------------------- registry
+
+
+def tool_registry(ctx: CompileContext) -> dict[str, list[tuple[Any, str]]]:
+    """Tool name -> [(ToolSpec, plugin name)] for every registered tool, collected once per
+    pass manager (more than one entry means two plugins register the name)."""
+    if _REGISTRY_KEY not in ctx.cache:
+        found: dict[str, list[tuple[Any, str]]] = {}
+        for impl in ctx.manager.hook.af_register_tools.get_hookimpls():
+            for tool in impl.function() or ():
+                found.setdefault(tool.name, []).append((tool, impl.plugin_name))
+        ctx.cache[_REGISTRY_KEY] = found
+    return ctx.cache[_REGISTRY_KEY]
+
+
+def tools(spec: Spec, registry: dict, out: Collector) -> None:
+    for tool in spec.tools:
+        if tool.binding is not None:
+            continue
+        entries = registry.get(tool.name)
+        if not entries:
+            out.add("E200", f"unknown tool `{tool.name}`: no plugin provides it and it has no binding", tool.span,
+                    hint=did_you_mean(tool.name, registry) or
+                    "bind it, e.g. `(http: GET https://host/path/{arg})`, or use a built-in: " + ", ".join(sorted(registry)))
+        elif len(entries) > 1:
+            plugins = " and ".join(f"`{name}`" for _, name in entries)
+            out.add("E209", f"tool `{tool.name}` is registered by more than one plugin ({plugins})", tool.span,
+                    hint="uninstall one of the plugins, or bind the tool in the spec to choose one")
+
+
+def tool_params(tool: ToolRef, registry: dict) -> dict | None:
+    """The JSON Schema of a spec tool's arguments, or None when it is not known statically
+    (python and mcp bindings are only inspected at run time)."""
+    if tool.binding is None:
+        entries = registry.get(tool.name)
+        return entries[0][0].parameters if entries else None
+    if tool.binding.kind == "http":
+        names = list(dict.fromkeys(_URL_PLACEHOLDER.findall(tool.binding.target)))
+        return {"type": "object", "properties": {n: {} for n in names}, "required": names, "additionalProperties": True}
+    return None
+
+
+# ---------------------------------------------------------------- steps
+
+
+def steps(spec: Spec, ctx: CompileContext, registry: dict, out: Collector) -> None:
+    spec_tools = {t.name: t for t in spec.tools}
+    for step in spec.workflow.steps:
+        for name in step.tools:
+            if name not in spec_tools:
+                _not_a_spec_tool(spec, step, name, spec_tools, registry, out, "may call")
+        if step.kind == "llm" and step.target not in TASKS:
+            out.add("E213", f"step `{step.name}` names the unknown task `{step.target}`", _in_step(spec, step, step.target),
+                    hint=did_you_mean(step.target, TASKS) or "tasks: " + ", ".join(TASKS))
+        elif step.kind == "tool":
+            if step.target not in spec_tools:
+                _not_a_spec_tool(spec, step, step.target, spec_tools, registry, out, "runs")
+            else:
+                arguments(spec, step, spec_tools[step.target], registry, out)
+        elif step.kind == "rules" and spec.rule_table(step.target) is None:
+            tables = [t.name for t in spec.rules]
+            out.add("E204", f"step `{step.name}` runs the rule table `{step.target}`, which the Rules section does not have",
+                    _in_step(spec, step, step.target), hint=did_you_mean(step.target, tables) or
+                    ("rule tables: " + ", ".join(tables) if tables else "add `## Rules` with `### " + step.target + "`"))
+        elif step.kind == "agent":
+            _path_exists(ctx, step.target, f"step `{step.name}` runs the agent spec", _in_step(spec, step, step.target), out)
+
+
+def _in_step(spec: Spec, step: Step, word: str) -> Span:
+    """Where `word` is written in the step's block (its heading when not found)."""
+    return word_span(step.span, word, spec.sha256, lines_after=40) if word else step.span
+
+
+def _not_a_spec_tool(spec: Spec, step: Step, name: str, spec_tools: dict, registry: dict, out: Collector, verb: str) -> None:
+    hint = did_you_mean(name, spec_tools)
+    if hint is None and name in registry:
+        hint = f"add `- {name}` to the Tools section"
+    out.add("E203" if verb == "runs" else "E202",
+            f"step `{step.name}` {verb} the tool `{name}`, which is not in the spec's Tools section", _in_step(spec, step, name),
+            hint=hint or ("the spec's tools: " + ", ".join(sorted(spec_tools)) if spec_tools else "list the tool under `## Tools`"))
+
+
+def arguments(spec: Spec, step: Step, tool: ToolRef, registry: dict, out: Collector) -> None:
+    schema = tool_params(tool, registry)
+    if schema is None:
+        return
+    props = schema.get("properties", {})
+    given = {a.name for a in step.args}
+    missing = [name for name in schema.get("required", []) if name not in given]
+    if missing:
+        listed = ", ".join(f"`{m}`" for m in missing)
+        out.add("E207", f"step `{step.name}` calls `{tool.name}` without the required argument{'s' if len(missing) > 1 else ''} {listed}",
+                _in_step(spec, step, tool.name), hint="add `args: " + ", ".join(f"{m} = <expr>" for m in missing) + "`")
+    if schema.get("additionalProperties", True) is not False:
+        return
+    for arg in step.args:
+        if arg.name not in props:
+            out.add("E208", f"tool `{tool.name}` has no argument `{arg.name}`", arg.span,
+                    hint=did_you_mean(arg.name, props) or "its arguments: " + (", ".join(sorted(props)) or "none"))
+
+
+def _path_exists(ctx: CompileContext, path: str, what: str, span: Span, out: Collector) -> None:
+    folder = Path(ctx.path).parent
+    if (folder / path).is_file():
+        return
+    own = Path(ctx.path).name
+    siblings = sorted(p.name for p in folder.glob("*.md") if p.name != own) if folder.is_dir() else []
+    out.add("E205", f"{what} `{path}`, which does not exist (looked in `{folder.as_posix() or '.'}`)", span,
+            hint=did_you_mean(Path(path).name, siblings) or "paths are relative to this spec's folder")
+
+
+# ---------------------------------------------------------------- flow
+
+
+def edges(spec: Spec, out: Collector) -> None:
+    names = [s.name for s in spec.workflow.steps]
+    known = {*names, START, END}
+    for edge in spec.workflow.edges:
+        for name in (*edge.sources, *edge.targets):
+            if name not in known:
+                out.add("E201", f"flow edge names the step `{name}`, which the Workflow does not declare",
+                        word_span(edge.span, name, spec.sha256),
+                        hint=did_you_mean(name, [*names, START, END]) or "steps: " + ", ".join(names))
+
+
+def unused(spec: Spec, registry: dict, out: Collector) -> None:
+    used = {name for step in spec.workflow.steps for name in step.tools}
+    used |= {step.target for step in spec.workflow.steps if step.kind == "tool"}
+    for tool in spec.tools:
+        if not tool.optional and tool.name not in used and (tool.binding or tool.name in registry):
+            out.add("W210", f"tool `{tool.name}` is declared but no step uses it", tool.span,
+                    hint="add it to a step's `tools:`, run it with a `tool:` step, mark it `(optional)` or remove it")
+    written = {name for step in spec.workflow.steps for name in step.outputs}
+    for decl in spec.outputs:
+        if decl.name not in written:
+            out.add("W211", f"output `{decl.name}` is never written: no step lists it in `outputs:`", decl.span,
+                    hint="add it to the `outputs:` of the step that produces it, or remove it")
+
+
+# ---------------------------------------------------------------- teams
+
+
+def members(spec: Spec, ctx: CompileContext, out: Collector) -> None:
+    for member in spec.members:
+        _path_exists(ctx, member.path, f"member `{member.name}` is the spec", member.span, out)
+    routing = spec.routing
+    if routing is not None and routing.default and routing.default not in {m.name for m in spec.members}:
+        names = [m.name for m in spec.members]
+        out.add("E206", f"routing default `{routing.default}` is not a member",
+                word_span(routing.span, routing.default, spec.sha256, lines_after=40),
+                hint=did_you_mean(routing.default, names) or "members: " + (", ".join(names) or "none"))
