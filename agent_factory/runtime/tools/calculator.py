@@ -71,7 +71,9 @@ def evaluate(expression: str) -> Number:
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
-        raise CalculatorError(f"invalid expression {text!r}: syntax error at column {exc.offset}") from None
+        # Python reports column 0 for an expression that ends too early; point past its end.
+        column = exc.offset if exc.offset and exc.offset > 0 else len(text) + 1
+        raise CalculatorError(f"invalid expression {text!r}: {exc.msg} at column {column}") from None
     try:
         return _eval(tree.body)
     except ZeroDivisionError:

@@ -42,7 +42,8 @@ class HttpConfig(_Config):
     allow_hosts: tuple[str, ...] = ()
     max_response_bytes: int = Field(default=MIB, gt=0)
     max_redirects: int = Field(default=5, ge=0)
-    user_agent: str = "agent-factory/0.1 (+https://github.com/agent-factory; tool runtime)"
+    # Wikimedia asks API clients to identify themselves with contact details: set your own.
+    user_agent: str = "agent-factory/0.1 (tool runtime)"
 
     @field_validator("allow_hosts")
     @classmethod

@@ -11,6 +11,8 @@ httpx is imported inside the functions so that importing the tool registry stays
 
 from __future__ import annotations
 
+import functools
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -84,14 +86,16 @@ async def safe_fetch(
     allow = AllowList.parse(policy.allow_hosts)
     hop = _first_hop(url, method, headers, json_body, policy.user_agent)
     previous: httpx.URL | None = None
+    shown = url  # the first URL is reported as written; httpx would normalise `file:///x` to `file:/x`
     for _ in range(policy.max_redirects + 1):
-        _check_scheme(hop.url)
+        _check_scheme(hop.url, shown)
         address = await _pin(hop.url, previous, allow, ctx)
         response = await _send(hop, address, ctx)
         location = response.headers.get("location")
         if response.status not in REDIRECT_STATUSES or not location:
             return response
         previous, hop = hop.url, _redirected(hop, response.status, location)
+        shown = str(hop.url)
     raise ToolError(f"too many redirects (more than {policy.max_redirects}) starting at {url}")
 
 
@@ -116,23 +120,30 @@ def _first_hop(
     return _Hop(method.upper(), parsed, merged, body)
 
 
-def _check_scheme(url: httpx.URL) -> None:
+def _check_scheme(url: httpx.URL, shown: str) -> None:
     """Only http(s) URLs with a host and without embedded credentials are fetched."""
     if url.scheme not in ("http", "https"):
-        raise ToolError(f"unsupported URL scheme '{url.scheme}' in {url}; only http and https are allowed")
+        raise ToolError(f"unsupported URL scheme '{url.scheme}' in {shown}; only http and https are allowed")
     if not url.host:
-        raise ToolError(f"invalid URL {str(url)!r}: no host")
+        raise ToolError(f"invalid URL {shown!r}: no host")
     if url.userinfo:
-        raise ToolError(f"refused a URL for host '{url.host}' with credentials in it; credentials in URLs are not allowed")
+        raise ToolError(
+            f"refused a URL for host '{url.host}' with credentials in it; credentials in URLs are not allowed"
+        )
 
 
 async def _pin(url: httpx.URL, previous: httpx.URL | None, allow: AllowList, ctx: ToolContext):
     """The address to connect to for `url`, or `Refused` naming the request or redirect."""
     try:
-        return await pin_address(url.host, url.port or _default_port(url), allow, ctx.resolver)
+        return await pin_address(_ascii_host(url), url.port or _default_port(url), allow, ctx.resolver)
     except Refused as exc:
         where = f"to connect to {url}" if previous is None else f"to follow the redirect from {previous} to {url}"
         raise Refused(f"refused {where}: {exc}; {ALLOW_HINT}") from None
+
+
+def _ascii_host(url: httpx.URL) -> str:
+    """The host as DNS and TLS see it: internationalised names in their punycode form."""
+    return url.raw_host.decode("ascii")
 
 
 def _default_port(url: httpx.URL) -> int:
@@ -145,9 +156,13 @@ async def _send(hop: _Hop, address, ctx: ToolContext) -> FetchResponse:
 
     request_url, headers, extensions = _pinned_request(hop, address)
     limit = ctx.config.http.max_response_bytes
-    timeout = httpx.Timeout(ctx.config.timeout_s)
+    # Only a backstop: the tool's own deadline (same length, started earlier) is what ends a
+    # slow call, so the message is always "timed out after N s".
+    timeout = httpx.Timeout(ctx.config.timeout_s + 1.0)
     try:
-        async with httpx.AsyncClient(trust_env=False, follow_redirects=False, timeout=timeout) as client:
+        async with httpx.AsyncClient(
+            trust_env=False, follow_redirects=False, timeout=timeout, verify=_tls_context()
+        ) as client:
             request = client.build_request(
                 hop.method, request_url, headers=headers, content=hop.body, extensions=extensions
             )
@@ -164,6 +179,15 @@ async def _send(hop: _Hop, address, ctx: ToolContext) -> FetchResponse:
     return FetchResponse(str(hop.url), response.status_code, headers_out, content)
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One verifying TLS context for all requests: building one loads the CA bundle (tens of
+    milliseconds), and a fresh client per hop would otherwise pay that on every hop."""
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 def _pinned_request(hop: _Hop, address) -> tuple[httpx.URL, dict[str, str], dict[str, Any]]:
     """The URL with the host replaced by the pinned address, the original `Host` header,
     and the TLS server name (SNI and certificate check) set to the original host."""
@@ -171,7 +195,7 @@ def _pinned_request(hop: _Hop, address) -> tuple[httpx.URL, dict[str, str], dict
     headers["host"] = hop.url.netloc.decode("ascii")
     extensions: dict[str, Any] = {}
     if hop.url.scheme == "https":
-        extensions["sni_hostname"] = hop.url.host
+        extensions["sni_hostname"] = _ascii_host(hop.url)
     return hop.url.copy_with(host=str(address)), headers, extensions
 
 

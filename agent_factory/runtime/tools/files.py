@@ -61,21 +61,36 @@ def _read(root: Path, path: str, limit: int) -> str:
         raise ToolError(f"file {path!r} does not exist") from None
     except OSError as exc:
         raise ToolError(f"cannot open {path!r}: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
+    try:
+        info = os.fstat(fd)  # of the opened file itself, so it cannot change under us
         if stat.S_ISDIR(info.st_mode):
             raise ToolError(f"{path!r} is a directory; use list_directory")
         if not stat.S_ISREG(info.st_mode):
             raise ToolError(f"{path!r} is not a regular file")
         if info.st_size > limit:
             raise ToolError(f"file {path!r} is {info.st_size} bytes; the limit is {limit}")
-        data = handle.read(limit + 1)
+        data = _read_at_most(fd, limit + 1)
+    finally:
+        os.close(fd)
     if len(data) > limit:  # it grew while we read
         raise ToolError(f"file {path!r} is larger than the limit of {limit} bytes")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         raise ToolError(f"file {path!r} is not UTF-8 text") from None
+
+
+def _read_at_most(fd: int, size: int) -> bytes:
+    """Up to `size` bytes from `fd` (a single read may return fewer)."""
+    chunks: list[bytes] = []
+    remaining = size
+    while remaining > 0:
+        chunk = os.read(fd, remaining)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
 
 
 def _write(root: Path, path: str, content: str, limit: int) -> dict[str, Any]:

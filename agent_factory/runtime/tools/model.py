@@ -9,6 +9,7 @@ expected failure into a `ToolResult` with `ok=False`.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import time
@@ -24,8 +25,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-Handler = Callable[[dict[str, Any], "ToolContext"], Awaitable[Any]]
-"""The coroutine behind a tool: validated arguments and the context in, JSON-able content out.
+Handler = Callable[[dict[str, Any], Any], Awaitable[Any]]
+"""The coroutine behind a tool: validated arguments and the `ToolContext` in, JSON-able content out.
 It raises `ToolError` for failures the caller should see as a result."""
 
 ToolKind = Literal["builtin", "http", "python", "mcp", "plugin"]
@@ -112,12 +113,14 @@ class ToolSpec(BaseModel):
         timer = asyncio.timeout(limit)
         try:
             async with timer:
-                return await self.handler(clean, ctx)  # type: ignore[misc]
-        except TimeoutError:
+                value = self.handler(clean, ctx)  # type: ignore[misc]
+                # Plugin authors sometimes write a plain function; accept its value as is.
+                return await value if inspect.isawaitable(value) else value
+        except TimeoutError as exc:
             # A handler may raise TimeoutError of its own; only our deadline is a tool timeout.
             if timer.expired():
                 raise ToolError(f"timed out after {limit:g} s") from None
-            raise self._bug(TimeoutError("TimeoutError raised inside the tool")) from None
+            raise self._bug(exc) from exc
         except ToolError:
             raise
         except Exception as exc:  # a bug in a tool must not take the whole run down

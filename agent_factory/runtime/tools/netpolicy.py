@@ -77,7 +77,11 @@ def forbidden_reason(address: IPAddress) -> str | None:
         ("reserved", address.is_reserved),
         ("non-public", not address.is_global),
     )
-    return next((f"a {label} address" for label, hit in checks if hit), None)
+    return next((f"{_article(label)} {label} address" for label, hit in checks if hit), None)
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
 
 
 def _embedded_ipv4(address: IPAddress) -> tuple[str, ipaddress.IPv4Address] | None:
@@ -121,9 +125,17 @@ async def pin_address(host: str, port: int, allow: AllowList, resolver=None) -> 
     for address in addresses:
         reason = forbidden_reason(address)
         if reason and not allow.permits(host, address):
-            subject = f"{address} is" if literal is not None else f"{host} resolves to {address},"
+            shown = display(address)
+            subject = f"{shown} is" if literal is not None else f"{host} resolves to {shown},"
             raise Refused(f"{subject} {reason}")
     return addresses[0]
+
+
+def display(address: IPAddress) -> str:
+    """An address as people write it: IPv4-mapped IPv6 keeps its dotted tail on every Python."""
+    if address.version == 6 and address.ipv4_mapped is not None:
+        return f"::ffff:{address.ipv4_mapped}"
+    return str(address)
 
 
 def _ip_literal(host: str) -> IPAddress | None:
