@@ -14,13 +14,14 @@ from .diagnostics import CODES, Diagnostic, Severity, has_errors, make
 from .document import parse_document
 from .hookspecs import hookimpl
 from .ir import Spec
+from .plan import GraphPlan, plan_graph
 from .passes import Backend, CompileContext, Pass, PassManager, PassResult, internal_error
 from .span import Span
 from .transform import Transformer
 
 __all__ = [
     "CODES", "Backend", "CheckResult", "CompileContext", "Diagnostic", "Pass", "PassManager", "PassResult",
-    "Severity", "Span", "Spec", "check", "check_text", "compile", "emit", "hookimpl", "parse", "parse_text",
+    "GraphPlan", "Severity", "Span", "Spec", "check", "plan_graph", "check_text", "compile", "emit", "hookimpl", "parse", "parse_text",
     "spec_files",
 ]
 
