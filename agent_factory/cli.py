@@ -177,9 +177,11 @@ def new(name: str, kind: str, output: str | None) -> None:
 
 
 def _add_commands() -> None:
+    from .codegen.commands import codegen
     from .cost_cli import cost
 
     main.add_command(cost)
+    main.add_command(codegen)
 
 
 _add_commands()

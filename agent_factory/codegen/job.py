@@ -59,11 +59,12 @@ class RequirementItem(JobNode):
 
 
 class Requirement(JobNode):
-    """A requirement the generated code must meet: stable `id`, `title`, the spec `line`
-    it comes from and its `items`."""
+    """A requirement the generated code must meet: stable `id`, `title`, the `file` and
+    `line` it comes from (the constitution's file for inherited invariants) and its `items`."""
 
     id: str
     title: str
+    file: str
     line: int
     items: tuple[RequirementItem, ...]
 

@@ -37,10 +37,11 @@ def job_from_spec(spec: ir.Spec) -> j.Job:
 
 
 def job_id(spec: ir.Spec) -> str:
-    """The job's folder name: the front matter `id`, else the spec name in kebab case."""
-    if spec.meta.id:
+    """The job's folder name: the front matter `id` when it is a plain name, else the id
+    (or the spec name) in kebab case — never a path that could leave the output folder."""
+    if spec.meta.id and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", spec.meta.id):
         return spec.meta.id
-    return re.sub(r"[^a-z0-9]+", "-", spec.name.lower()).strip("-") or "job"
+    return re.sub(r"[^a-z0-9]+", "-", (spec.meta.id or spec.name).lower()).strip("-") or "job"
 
 
 def provenance(spec: ir.Spec) -> j.Provenance:
@@ -69,7 +70,7 @@ def _component_job(spec: ir.Spec) -> j.Job:
 
 def _requirement(req: ir.Requirement) -> j.Requirement:
     items = tuple(j.RequirementItem(modality=i.modality, text=i.text) for i in req.items)
-    return j.Requirement(id=req.id, title=req.title, line=req.span.line, items=items)
+    return j.Requirement(id=req.id, title=req.title, file=req.span.file, line=req.span.line, items=items)
 
 
 def _invariant_requirement(inv: ir.Invariant) -> j.Requirement:
@@ -77,8 +78,9 @@ def _invariant_requirement(inv: ir.Invariant) -> j.Requirement:
     title = inv.title or _first_words(inv.text)
     if inv.origin != "spec":
         title = f"{title} (from {inv.origin})"
-    item = j.RequirementItem(modality=inv.modality or "MUST", text=inv.text)
-    return j.Requirement(id=inv.id, title=title, line=inv.span.line, items=(item,))
+    check = f" (check: `{inv.check.source}`)" if inv.check else ""
+    item = j.RequirementItem(modality=inv.modality or "MUST", text=inv.text + check)
+    return j.Requirement(id=inv.id, title=title, file=inv.span.file, line=inv.span.line, items=(item,))
 
 
 def _first_words(text: str, count: int = 6) -> str:
@@ -150,7 +152,9 @@ def _example_requirement(index: int, example: ir.Example) -> j.Requirement:
     else:
         text = f"reject this example: given `{given}`" + (f", the result must not satisfy `{expect}`" if expect else "")
     item = j.RequirementItem(modality="MUST", text=text)
-    return j.Requirement(id=f"EX-{index:03d}", title=example.title, line=example.span.line, items=(item,))
+    return j.Requirement(
+        id=f"EX-{index:03d}", title=example.title, file=example.span.file, line=example.span.line, items=(item,)
+    )
 
 
 _PY_SCALARS = {"str": "str", "url": "str", "int": "int", "float": "float", "bool": "bool"}
@@ -194,6 +198,7 @@ def _agent_context(spec: ir.Spec) -> tuple[j.ContextSection, ...]:
         _section("Out of scope (the agent must refuse)", [s.text for s in spec.scope if not s.included]),
         _section("Tools the agent uses", [_tool(t) for t in spec.tools]),
         _section("Workflow steps", _steps(spec.workflow)),
+        _section("Step prompts", _prompts(spec.workflow)),
         _section("Workflow flow", _edges(spec.workflow)),
         _section("Decision rules", [_rule(t, r) for t in spec.rules for r in t.rules]),
         _section("Runtime model of the agent", [f"{s.key}: {s.value}" for s in spec.model.settings] if spec.model else []),
@@ -223,6 +228,13 @@ def _steps(workflow: ir.Workflow | None) -> list[str]:
     if workflow is None:
         return []
     return [f"{s.name}: {s.kind} {s.target}" + (f" → {', '.join(s.outputs)}" if s.outputs else "") for s in workflow.steps]
+
+
+def _prompts(workflow: ir.Workflow | None) -> list[str]:
+    """Each step's prompt on one line (whitespace collapsed), so it fits a bullet."""
+    if workflow is None:
+        return []
+    return [f"{s.name}: {' '.join(s.prompt.split())}" for s in workflow.steps if s.prompt]
 
 
 def _edges(workflow: ir.Workflow | None) -> list[str]:

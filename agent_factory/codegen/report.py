@@ -31,11 +31,11 @@ class ReportNode(BaseModel):
 
 class AgentOutcome(ReportNode):
     """How the coding agent's conversation ended: `status` (finished, error, stuck,
-    max_iterations, budget, …), the litellm `model`, `iterations` and a `detail` message."""
+    max_iterations, budget, …), the litellm `model`, the number of `llm_calls` and a `detail` message."""
 
     status: str
     model: str
-    iterations: int = 0
+    llm_calls: int = 0
     detail: str | None = None
 
 
@@ -57,9 +57,10 @@ class Evidence(ReportNode):
 
 
 class RequirementReport(ReportNode):
-    """One requirement's verdict: `title`, spec `line`, `status`, `evidence`."""
+    """One requirement's verdict: `title`, where it is written (`file`, `line`), `status`, `evidence`."""
 
     title: str
+    file: str
     line: int
     status: Literal["pass", "fail"]
     evidence: Evidence
@@ -106,7 +107,7 @@ def build_report(
     summary = tuple(_summary(r) for r in acceptance)
     requirements = {
         req.id: RequirementReport(
-            title=req.title, line=req.line, status=status,
+            title=req.title, file=req.file, line=req.line, status=status,
             evidence=Evidence(acceptance=summary, files_touched=tuple(traced_in(workspace, paths, req.id))),
         )
         for req in job.requirements
@@ -114,7 +115,7 @@ def build_report(
     return Report(
         mode=mode, job_id=job.job_id, spec_path=job.provenance.spec, spec_sha256=job.spec_sha256,
         workspace_spec_sha256=workspace_sha, stale=stale, status=status, reasons=tuple(reasons),
-        warnings=tuple(_warnings(mode, agent, requirements)), agent=agent,
+        warnings=tuple(_warnings(agent, requirements)), agent=agent,
         cost=cost or Cost(budget_usd=job.budget.max_cost_usd),
         acceptance=tuple(r.to_json() for r in acceptance),
         files_touched=tuple({"path": t.path, "change": t.change} for t in files_touched),
@@ -149,12 +150,11 @@ def _summary(result: AcceptanceResult) -> dict[str, object]:
     return {"command": result.command, "passed": result.passed, "exit_code": result.exit_code}
 
 
-def _warnings(mode: str, agent: AgentOutcome | None, requirements: dict[str, RequirementReport]) -> list[str]:
+def _warnings(agent: AgentOutcome | None, requirements: dict[str, RequirementReport]) -> list[str]:
     warnings = []
     if agent is not None and agent.status != "finished":
         warnings.append(f"the coding agent did not finish ({agent.status}: {agent.detail or 'no detail'})")
-    if mode == "run":
-        warnings += [f"{rid} is not quoted in any file the run touched" for rid, r in requirements.items() if not r.evidence.files_touched]
+    warnings += [f"{rid} is not quoted in any file the run touched" for rid, r in requirements.items() if not r.evidence.files_touched]
     return warnings
 
 

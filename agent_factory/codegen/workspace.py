@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -85,11 +86,21 @@ def touched(before: dict[str, str], after: dict[str, str]) -> list[Touched]:
 
 
 def traced_in(workspace: Path, paths: list[str], requirement_id: str) -> list[str]:
-    """Those of `paths` (existing text files) that quote `requirement_id`, sorted."""
+    """Those of `paths` (existing files up to 1 MB) that quote `requirement_id`, sorted.
+
+    The id matches in any case with `-` and `_` interchangeable, so a test named
+    `test_req_wh_001_signs` traces REQ-WH-001; `REQ-WH-0012` does not."""
+    pattern = id_pattern(requirement_id)
     found = []
     for rel in paths:
         path = workspace / rel
         if path.is_file() and path.stat().st_size <= TRACE_LIMIT_BYTES:
-            if requirement_id in path.read_text(encoding="utf-8", errors="replace"):
+            if pattern.search(path.read_text(encoding="utf-8", errors="replace")):
                 found.append(rel)
     return sorted(found)
+
+
+def id_pattern(requirement_id: str) -> re.Pattern[str]:
+    """A regex finding `requirement_id` as a whole word, case-insensitive, `-` ≡ `_`."""
+    parts = [re.escape(p) for p in re.split(r"[-_]", requirement_id)]
+    return re.compile(r"(?<![A-Za-z0-9])" + "[-_]".join(parts) + r"(?![A-Za-z0-9])", re.IGNORECASE)

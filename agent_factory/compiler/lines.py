@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from lark import Lark, Token, Tree
@@ -74,8 +75,54 @@ class LineParse:
         return self.column + item.column - 1
 
 
+_NAME = r"[A-Za-z_][A-Za-z0-9_-]*"
+_FAST = {
+    "setting": re.compile(rf"^[ \t]*(?P<KEY>{_NAME})[ \t]*:[ \t]*(?P<VALUE>\S(?:.*\S)?)?[ \t]*$"),
+    "criterion": re.compile(r"^[ \t]*(?P<CHECKBOX>\[[ xX]\])[ \t]*(?P<DESCRIPTION>\S(?:.*\S)?)[ \t]*$"),
+    "field": re.compile(
+        rf"^[ \t]*(?P<NAME>{_NAME})[ \t]*:[ \t]*(?P<TYPE>{_NAME})[ \t]*(?P<OPTIONAL>\?)?[ \t]*"
+        r"(?:(?:—|–|--?(?=\s))[ \t]*(?P<DESCRIPTION>\S(?:.*\S)?)?)?[ \t]*$"
+    ),
+    "name_list": re.compile(rf"^[ \t]*{_NAME}(?:[ \t]*,[ \t]*{_NAME})*[ \t]*$"),
+}
+_NAME_RE = re.compile(_NAME)
+
+
+def _token(kind: str, text: str, start: int, end: int) -> Token:
+    return Token(kind, text[start:end], start_pos=start, line=1, column=start + 1, end_line=1,
+                 end_column=end + 1, end_pos=end)
+
+
+def _fast(form: str, text: str) -> Tree | None:
+    """The tree Lark would build for the commonest line forms, from one regular expression.
+
+    Half of a spec's lines are `key: value` settings, simple fields and name lists; Lark's
+    per-call overhead dominates for them. Each pattern accepts a subset of what the grammar
+    accepts and builds the identical tree (a test compares the two on generated lines);
+    anything else, including every error, goes to Lark.
+    """
+    pattern = _FAST.get(form)
+    match = pattern.match(text) if pattern else None
+    if match is None:
+        return None
+    if form == "name_list":
+        return Tree(form, [_token("NAME", text, m.start(), m.end()) for m in _NAME_RE.finditer(text)])
+    if form == "field":
+        type_children = [_token("NAME", text, *match.span("TYPE"))]
+        if match.group("OPTIONAL"):
+            type_children.append(_token("OPTIONAL", text, *match.span("OPTIONAL")))
+        children = [_token("NAME", text, *match.span("NAME")), Tree("named_type", type_children)]
+        if match.group("DESCRIPTION"):
+            children.append(_token("DESCRIPTION", text, *match.span("DESCRIPTION")))
+        return Tree(form, children)
+    return Tree(form, [_token(name, text, *match.span(name)) for name in pattern.groupindex if match.group(name)])
+
+
 def parse_line(form: str, text: str, file: str, line: int, column: int, code: str, what: str) -> LineParse:
     """Parse `text` (found at `file:line:column`) as `form`; a syntax error becomes `code`."""
+    tree = _fast(form, text)
+    if tree is not None:
+        return LineParse(tree, None, file, line, column, text)
     try:
         tree = _parser().parse(text, start=form)
     except UnexpectedInput as error:

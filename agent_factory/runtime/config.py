@@ -115,6 +115,15 @@ class RuntimeConfig(_Frozen):
         """The tier called `name`; a tier the file does not define allows every alias, unlimited."""
         return self.tiers.get(name) or TierConfig(models=tuple(self.models))  # type: ignore[call-overload]
 
+    def eligible(
+        self, task: str, tier: str, models: tuple[str, ...] | list[str] = (), fallback: tuple[str, ...] | list[str] = ()
+    ) -> tuple[str, ...]:
+        """The aliases that may serve `task` in `tier`, in chain order: allowed by the tier, in the
+        spec's `models` allow-list when it has one, listing `task`. The router's rule, for anyone
+        who needs to predict it (cost estimates, code generation)."""
+        in_tier = [n for n in self.chain(fallback) if n in self.tier(tier).models]
+        return tuple(n for n in in_tier if (not models or n in models) and task in self.models[n].tasks)
+
     def chain(self, override: tuple[str, ...] | list[str] = ()) -> tuple[str, ...]:
         """The fallback order: `override` (a spec's `fallback:`) or `router.fallback`, then every
         other alias in file order, so each alias has a place."""

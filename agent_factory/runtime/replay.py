@@ -170,7 +170,9 @@ class ReplayStore:
             raise ReplayMiss(step, key, self._miss_message(step, key, request))
         return found
 
-    def save(self, step: str, key: str, request: dict[str, Any], response: dict[str, Any], recorded_with: dict[str, Any]) -> Cassette:
+    def save(
+        self, step: str, key: str, request: dict[str, Any], response: dict[str, Any], recorded_with: dict[str, Any]
+    ) -> Cassette:
         """Write the cassette of one answered request (same key, same file: re-recording overwrites)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / cassette_name(step, key)
@@ -192,7 +194,8 @@ class ReplayStore:
         if nearest is None:
             lines.append(f"no cassettes recorded in {self.directory}")
             return "\n".join(lines)
-        lines.append(f"nearest cassette: {nearest.path.name} (step '{nearest.step}', key {nearest.key[:16]}); differences:")
+        where = f"step '{nearest.step}', key {nearest.key[:16]}"
+        lines.append(f"nearest cassette: {nearest.path.name} ({where}); differences:")
         lines += ["  " + line for line in _diff(_pretty(nearest.request), shown)]
         return "\n".join(lines)
 
@@ -210,7 +213,8 @@ def _pretty(request: dict[str, Any]) -> str:
 
 
 def _diff(recorded: str, requested: str) -> list[str]:
-    lines = list(difflib.unified_diff(recorded.splitlines(), requested.splitlines(), "cassette", "request", n=1, lineterm=""))
+    diff = difflib.unified_diff(recorded.splitlines(), requested.splitlines(), "cassette", "request", n=1, lineterm="")
+    lines = list(diff)
     if len(lines) > _MAX_DIFF_LINES:
         lines = [*lines[:_MAX_DIFF_LINES], f"... ({len(lines) - _MAX_DIFF_LINES} more diff lines)"]
     return lines

@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
@@ -99,7 +99,7 @@ def error(status: int, message: str) -> StubReply:
 def delay(seconds: float, then: StubReply | None = None) -> StubReply:
     """Wait `seconds` before answering `then` (default: an empty completion) — for timeouts."""
     base = then if then is not None else reply("")
-    return StubReply(**{**base.__dict__, "delay_s": base.delay_s + seconds})
+    return replace(base, delay_s=base.delay_s + seconds)
 
 
 def scripted(replies: Iterable[StubReply | Handler]) -> Handler:
@@ -259,7 +259,9 @@ def _completion_json(reply_: StubReply, body: dict[str, Any]) -> dict[str, Any]:
         "object": "chat.completion",
         "created": int(time.time()),
         "model": body.get("model", "stub"),
-        "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop", "logprobs": None}],
+        "choices": [
+            {"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop", "logprobs": None}
+        ],
         "usage": _usage(reply_, body),
     }
 
@@ -302,6 +304,7 @@ def _models_json() -> dict[str, Any]:
 def _make_request_handler(stub: StubLLM) -> type[BaseHTTPRequestHandler]:
     class _RequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, like real providers
+        disable_nagle_algorithm = True  # headers and body go in separate writes: no 40 ms delayed-ACK stalls
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep test output quiet
             return

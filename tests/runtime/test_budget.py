@@ -1,0 +1,159 @@
+"""Budgets: refuse before sending, never end a run above max_cost_per_run; the cost comparison."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+
+from agent_factory.compiler.ir import ModelConfig
+from agent_factory.compiler.span import Span
+from agent_factory.runtime.budget import Attempt, Budget, CostLedger, compare_costs
+from agent_factory.runtime.config import default_config
+from agent_factory.runtime.errors import AllModelsFailed, BudgetExceeded
+from agent_factory.runtime.pricing import prompt_token_bound
+from agent_factory.runtime.router import ModelHealth, Router
+from agent_factory.testing import StubLLM, error, reply
+
+MESSAGES = [{"role": "user", "content": "Summarise the market for AI note-taking apps."}]
+SPAN = Span.point("spec.md", 1)
+
+
+@pytest.fixture
+def expensive(make_config, alias_table):
+    """One alias at $0.0001 per token in and out: 100 tokens cost a cent."""
+    with StubLLM(reply("pricey", prompt_tokens=60, completion_tokens=20)) as stub:
+        config = make_config(alias_table("dear", stub, price_in="0.0001", price_out="0.0001"))
+        yield stub, config
+
+
+def _router(config, budget):
+    return Router(config, CostLedger(), budget, health=ModelHealth())
+
+
+def test_call_is_refused_before_it_is_sent(expensive):
+    stub, config = expensive
+    router = _router(config, Budget(Decimal("0.01")))
+    with pytest.raises(BudgetExceeded) as caught:
+        asyncio.run(router.complete("research", "simple", MESSAGES, max_tokens=500))
+    bound = prompt_token_bound(MESSAGES)
+    estimate = Decimal("0.0001") * (bound + 500)
+    assert bound == 80 and estimate == Decimal("0.058")
+    assert str(caught.value) == (
+        "step 'research': call refused, worst case $0.058000 on 'dear' + $0.000000 already spent "
+        "would exceed max_cost_per_run $0.010000"
+    )
+    assert (caught.value.estimate, caught.value.spent, caught.value.maximum) == (estimate, 0, Decimal("0.01"))
+    assert stub.requests == []
+    [attempt] = router.ledger.attempts
+    assert (attempt.outcome, attempt.cost, attempt.estimate) == ("refused", 0, estimate)
+
+
+def test_run_never_ends_above_its_budget(expensive):
+    stub, config = expensive
+    budget = Budget(Decimal("0.05"))
+    router = _router(config, budget)
+    answered = 0
+    with pytest.raises(BudgetExceeded) as caught:
+        for _ in range(100):
+            asyncio.run(router.complete("loop", "simple", MESSAGES, max_tokens=20))
+            answered += 1
+    # each call: worst case (80 + 20) tokens = $0.01, real cost (60 + 20) tokens = $0.008;
+    # the 7th would need $0.048 + $0.01 > $0.05
+    assert answered == 6 and len(stub.requests) == 6
+    assert budget.spent == Decimal("0.048") == router.ledger.total_cost
+    assert budget.spent <= budget.maximum and budget.reserved == 0
+    assert str(caught.value) == (
+        "step 'loop': call refused, worst case $0.010000 on 'dear' + $0.048000 already spent "
+        "would exceed max_cost_per_run $0.050000"
+    )
+
+
+def test_parallel_calls_cannot_overrun_the_budget_together(expensive):
+    stub, config = expensive
+    budget = Budget(Decimal("0.035"))
+    router = _router(config, budget)
+
+    async def fan_out():
+        calls = (router.complete(f"b{i}", "simple", MESSAGES, max_tokens=20) for i in range(10))
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+    results = asyncio.run(fan_out())
+    served = [r for r in results if not isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, BudgetExceeded)]
+    assert (len(served), len(refused)) == (3, 7)  # 3 × $0.01 reserved fit in $0.035, a 4th does not
+    assert len(stub.requests) == 3
+    assert budget.spent == Decimal("0.024") <= budget.maximum
+
+
+def test_refused_alias_falls_through_to_a_cheaper_fallback(make_config, alias_table):
+    with StubLLM(error(500, "down")) as cheap, StubLLM(reply("x")) as dear, StubLLM(reply("free answer")) as free:
+        config = make_config(
+            '[router]\nfallback = ["cheap", "dear", "free"]\n',
+            alias_table("cheap", cheap, price_in="0.0000001", price_out="0.0000001"),
+            alias_table("dear", dear, price_in="0.001", price_out="0.001"),
+            alias_table("free", free, price_in="0.000001", price_out="0.000001"),
+        )
+        router = _router(config, Budget(Decimal("0.01")))
+        result = asyncio.run(router.complete("s", "simple", MESSAGES, max_tokens=100))
+    assert result.alias == "free"
+    assert [(a.alias, a.outcome) for a in router.ledger.attempts] == [("cheap", "error"), ("dear", "refused"), ("free", "ok")]
+    assert dear.requests == []
+
+
+def test_failures_then_refusals_report_every_attempt(make_config, alias_table):
+    with StubLLM(error(500, "down")) as cheap, StubLLM(reply("x")) as dear:
+        config = make_config(
+            alias_table("cheap", cheap, price_in="0", price_out="0"),
+            alias_table("dear", dear, price_in="0.001", price_out="0.001"),
+            '[tiers.pro]\nmodels = ["cheap", "dear"]\nmax_cost_per_request = 0.05\n',
+        )
+        router = _router(config, Budget())
+        with pytest.raises(AllModelsFailed) as caught:
+            asyncio.run(router.complete("s", "simple", MESSAGES, max_tokens=100, tier="pro"))
+    assert str(caught.value) == (
+        "step 's': all models failed (2 attempts)\n"
+        "  - cheap (openai/cheap-model): error: litellm.InternalServerError: InternalServerError: OpenAIException - down\n"
+        "  - dear (openai/dear-model): refused: step 's': call refused, "
+        "worst case $0.180000 on 'dear' exceeds the tier's max_cost_per_request $0.050000"
+    )
+    assert dear.requests == []
+
+
+def test_budget_for_run_takes_the_lower_of_spec_and_tier():
+    config = default_config()
+    spec = ModelConfig(span=SPAN, tier="free", max_cost_per_run=Decimal("0.50"))
+    assert Budget.for_run(spec, config).maximum == Decimal("0.05")
+    assert Budget.for_run(spec.model_copy(update={"max_cost_per_run": Decimal("0.02")}), config).maximum == Decimal("0.02")
+    assert Budget.for_run(ModelConfig(span=SPAN, tier="enterprise"), config).maximum is None
+    assert Budget.for_run(None, config).maximum == Decimal("0.05")  # the default tier is free
+
+
+def test_ledger_json_keeps_money_as_strings():
+    ledger = CostLedger()
+    ledger.record(Attempt("s", "simple", "claude", "anthropic/claude-sonnet-4-5", "ok", 10, 5, Decimal("0.000105"), Decimal("0.1"), 0.25))
+    assert ledger.as_json() == [
+        {
+            "step": "s", "task": "simple", "alias": "claude", "model": "anthropic/claude-sonnet-4-5", "outcome": "ok",
+            "tokens_in": 10, "tokens_out": 5, "cost": "0.000105", "estimate": "0.1", "latency_s": 0.25, "error": "",
+        }
+    ]
+
+
+def test_compare_costs_prices_the_run_on_the_dearest_model_of_the_tier():
+    config = default_config()
+    ledger = CostLedger()
+    ledger.record(Attempt("plan", "simple", "local", "ollama/llama3", "ok", 1000, 200, Decimal(0)))
+    ledger.record(Attempt("search", "research", "perplexity", "perplexity/sonar", "ok", 2000, 500, Decimal("0.0025")))
+    ledger.record(Attempt("judge", "simple", "perplexity", "perplexity/sonar", "refused", estimate=Decimal("1")))
+    pro = compare_costs(ledger, config, "pro")
+    assert (pro.reference_alias, pro.reference_model) == ("claude", "anthropic/claude-sonnet-4-5")
+    # claude: $3 per million in, $15 per million out
+    assert [(r.step, r.cost, r.reference_cost) for r in pro.rows] == [
+        ("plan", Decimal(0), Decimal("0.006")),
+        ("search", Decimal("0.0025"), Decimal("0.0135")),
+    ]
+    assert (pro.actual, pro.reference, pro.saving) == (Decimal("0.0025"), Decimal("0.0195"), Decimal("0.0170"))
+    free = compare_costs(ledger, config, "free")
+    assert (free.reference_alias, free.reference) == ("perplexity", Decimal("0.0037"))

@@ -1,0 +1,65 @@
+"""The regex fast path for common line forms builds exactly the tree Lark builds."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lark import Token, Tree
+from lark.exceptions import UnexpectedInput
+
+from agent_factory.compiler.lines import _fast, _parser
+
+NAMES = st.from_regex(r"[A-Za-z_][A-Za-z0-9_-]{0,8}", fullmatch=True)
+SPACE = st.sampled_from(["", " ", "  ", "\t"])
+WORDS = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=20)
+
+
+def shape(tree: Tree) -> tuple:
+    """Everything the transformer reads: rule names, token types, values and columns."""
+    return (str(tree.data), [
+        (c.type, str(c), c.column, c.end_column) if isinstance(c, Token) else shape(c) for c in tree.children
+    ])
+
+
+def lark_tree(form: str, text: str) -> Tree | None:
+    try:
+        return _parser().parse(text, start=form)
+    except UnexpectedInput:
+        return None
+
+
+@st.composite
+def lines(draw) -> tuple[str, str]:
+    form = draw(st.sampled_from(["setting", "criterion", "field", "name_list"]))
+    s = draw(SPACE)
+    if form == "setting":
+        text = f"{s}{draw(NAMES)}{draw(SPACE)}:{draw(SPACE)}{draw(WORDS)}"
+    elif form == "criterion":
+        text = f"{s}[{draw(st.sampled_from([' ', 'x', 'X', 'y']))}]{draw(SPACE)}{draw(WORDS)}"
+    elif form == "field":
+        sep = draw(st.sampled_from(["", " — ", " – ", " - ", " -- ", "-", " —"]))
+        optional = draw(st.sampled_from(["", "?", " ?"]))
+        text = f"{s}{draw(NAMES)}:{draw(SPACE)}{draw(NAMES)}{optional}{sep}{draw(WORDS)}"
+    else:
+        names = draw(st.lists(NAMES, min_size=1, max_size=4))
+        text = s + f"{draw(SPACE)},{draw(SPACE)}".join(names)
+    return form, text
+
+
+@settings(max_examples=400, deadline=None)
+@given(lines())
+def test_fast_path_matches_lark_whenever_it_answers(case):
+    form, text = case
+    fast = _fast(form, text)
+    if fast is None:
+        return
+    slow = lark_tree(form, text)
+    assert slow is not None, f"fast path accepted {text!r} as {form}, Lark rejects it"
+    assert shape(fast) == shape(slow)
+
+
+def test_fast_path_covers_the_common_forms():
+    for form, text in [("setting", "max_cost_per_run: $0.05"), ("criterion", "[x] Answers in time"),
+                       ("field", "idea: str — the idea"), ("field", "ok: bool?"), ("name_list", "a, b, c")]:
+        assert _fast(form, text) is not None
+        assert shape(_fast(form, text)) == shape(lark_tree(form, text))
