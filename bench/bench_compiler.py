@@ -377,6 +377,52 @@ def baseline(text: str, i: int) -> None:
     _MD.parse(text)
 
 
+def pass_shares(texts: list[str]) -> tuple[float, float, dict[str, float]]:
+    """Check `texts` once with every pass timed: (parse seconds, pass seconds, per-pass seconds)."""
+    from dataclasses import replace
+
+    from agent_factory.compiler import PassManager
+
+    manager = PassManager()
+    spent: dict[str, float] = {}
+
+    def timed(compiler_pass):
+        def run(spec, ctx):
+            start = CLOCK()
+            try:
+                return compiler_pass.run(spec, ctx)
+            finally:
+                spent[compiler_pass.name] = spent.get(compiler_pass.name, 0.0) + CLOCK() - start
+        return replace(compiler_pass, run=run)
+
+    manager._passes = [timed(p) for p in manager.passes()]
+    for i, text in enumerate(texts[:20]):  # warm-up: imports, grammars, constitution cache
+        check_text(text, spec_path(i), manager)
+    spent.clear()
+    parse_total = check_total = 0.0
+    for i, text in enumerate(texts):
+        start = CLOCK()
+        parse_text(text, spec_path(i))
+        parse_total += CLOCK() - start
+        start = CLOCK()
+        check_text(text, spec_path(i), manager)
+        check_total += CLOCK() - start
+    return parse_total, check_total - parse_total, spent
+
+
+def report_passes(n_specs: int) -> None:
+    texts = generate_corpus(n_specs * 8)[:n_specs]
+    assert len(texts) == n_specs, f"generator made {len(texts)} specs, wanted {n_specs}"
+    parse_s, passes_s, spent = pass_shares(texts)
+    total = parse_s + passes_s
+    print(f"\nall passes on {n_specs} specs: {n_specs / total:.1f} specs/s; parse {parse_s:.3f} s, "
+          f"passes {passes_s:.3f} s = {passes_s / parse_s:.2f}x the parse (target <= 3x)")
+    print(f"  {'pass':<14} {'seconds':>9} {'share of check':>15}")
+    for name, seconds in sorted(spent.items(), key=lambda kv: -kv[1]):
+        print(f"  {name:<14} {seconds:>9.4f} {seconds / total:>15.1%}")
+    print(f"  {'(parse)':<14} {parse_s:>9.4f} {parse_s / total:>15.1%}")
+
+
 def repeats_for(n_sections: int, quick: bool) -> int:
     if quick:
         return 3 if n_sections <= 1000 else 1
@@ -433,6 +479,7 @@ def main(argv: list[str] | None = None) -> int:
           f"max {max(samples) * 1e3:.2f})")
     print(f"  parse_text   {p_med:7.2f} ms   ({p_med / med:.0%} of check_text; passes {med - p_med:.2f} ms)")
     print(f"  markdown-it  {md_med:7.2f} ms   (ratio check/markdown-it {med / md_med:.1f}x)")
+    report_passes(100 if args.quick else 1000)
     if 10000 in per_section and 100 in per_section:
         print(f"\nlinearity: time per section at 10000 / at 100 = {per_section[10000] / per_section[100]:.2f} "
               f"({per_section[10000] * 1e6:.0f} µs vs {per_section[100] * 1e6:.0f} µs; 1.00 = linear)")

@@ -115,7 +115,6 @@ def _parser() -> Lark:
         rel_to=__file__,
         parser="lalr",
         lexer=TokenListLexer,
-        propagate_positions=True,
         maybe_placeholders=False,
     )
 
