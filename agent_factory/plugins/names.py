@@ -58,6 +58,7 @@ def tool_registry(ctx: CompileContext) -> dict[str, list[tuple[Any, str]]]:
 def tools(spec: Spec, registry: dict, out: Collector) -> None:
     for tool in spec.tools:
         if tool.binding is not None:
+            _binding(tool, out)
             continue
         entries = registry.get(tool.name)
         if not entries:
@@ -68,6 +69,19 @@ def tools(spec: Spec, registry: dict, out: Collector) -> None:
             plugins = " and ".join(f"`{name}`" for _, name in entries)
             out.add("E209", f"tool `{tool.name}` is registered by more than one plugin ({plugins})", tool.span,
                     hint="uninstall one of the plugins, or bind the tool in the spec to choose one")
+
+
+def _binding(tool: ToolRef, out: Collector) -> None:
+    """A binding that parses but cannot work (a URL without a scheme, a placeholder in the
+    host, an unknown HTTP method) is refused here, not at run time."""
+    from agent_factory.runtime.tools import binding_tool
+
+    try:
+        binding_tool(tool)
+    except ValueError as error:
+        message = str(error).removeprefix(f"tool '{tool.name}': ")
+        out.add("E051", f"malformed tool binding of `{tool.name}`: {message}", tool.binding.span,
+                hint="write `(http: GET https://host/path/{arg})`, `(python: package.module:function)` or `(mcp: server/tool)`")
 
 
 def tool_params(tool: ToolRef, registry: dict) -> dict | None:
