@@ -131,9 +131,14 @@ def compile_cmd(paths: tuple[str, ...], target: str, out_dir: str, check_only: b
         sys.exit(Exit.USAGE)
     results, stale = [], []
     out = Path(out_dir)
+    named = {Path(p) for p in paths if Path(p).is_file()}
     for path in _progress(_expand(paths)):
-        result, files = compile_file(path, target)
+        # a file found in a folder is skipped when the target does not compile its kind;
+        # a file named on the command line is compiled (and reported) as asked
+        result, files = compile_file(path, target, skip_other_kinds=path not in named)
         results.append(result)
+        if result.skipped and fmt == "text":
+            click.echo(f"skipped {path}: {result.skipped}", err=True)
         for name, text in sorted(files.items()):
             destination = out / name
             if check_only:
@@ -179,8 +184,10 @@ def new(name: str, kind: str, output: str | None) -> None:
 def _add_commands() -> None:
     from .codegen.commands import codegen
     from .cost_cli import cost
+    from .graph_cli import graph
 
     main.add_command(cost)
+    main.add_command(graph)
     main.add_command(codegen)
 
 

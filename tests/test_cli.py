@@ -73,3 +73,18 @@ def test_unknown_target_is_a_usage_error():
     result = run("compile", str(ROOT / "specs"), "--target", "cobol")
     assert result.exit_code == 2
     assert result.output.startswith("error: unknown target `cobol`; available: ")
+
+
+def test_compiling_a_folder_skips_kinds_the_target_does_not_compile(tmp_path):
+    result = run("compile", str(ROOT / "specs"), "--target", "langgraph", "-o", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert f"skipped {ROOT / 'specs' / 'constitution.md'}: the `langgraph` target does not compile a constitution" in result.output
+    assert f"skipped {ROOT / 'specs' / 'webhook_signer.md'}: the `langgraph` target does not compile a component" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "billing", "brain_fart_checker", "market_research", "support_desk", "tech_support"]
+
+
+def test_naming_a_file_the_target_cannot_compile_is_an_error(tmp_path):
+    result = run("compile", str(ROOT / "specs" / "webhook_signer.md"), "--target", "langgraph", "-o", str(tmp_path))
+    assert result.exit_code == 1
+    assert "error[E801]: target `langgraph` does not support component" in result.output

@@ -33,6 +33,7 @@ class CheckResult:
     path: str
     spec: Spec | None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    skipped: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -111,13 +112,21 @@ def emit(spec: Spec, target: str, manager: PassManager | None = None) -> dict[st
     return backends[target].emit(spec, ctx)
 
 
-def compile(path: str | Path, target: str, manager: PassManager | None = None) -> tuple[CheckResult, dict[str, str]]:
-    """Check one file and, when it is clean, emit it with `target`."""
+def compile(
+    path: str | Path, target: str, manager: PassManager | None = None, *, skip_other_kinds: bool = False
+) -> tuple[CheckResult, dict[str, str]]:
+    """Check one file and, when it is clean, emit it with `target`.
+
+    With `skip_other_kinds`, a clean spec of a kind the target does not compile (a
+    constitution for `langgraph`, say) is skipped: `result.skipped` says why, no files."""
     result = check(path, manager)
     if not result.ok:
         return result, {}
     manager = manager or PassManager.default()
     backend = manager.backends().get(target)
+    if skip_other_kinds and backend is not None and result.spec.kind not in backend.features:
+        result.skipped = f"the `{target}` target does not compile a {result.spec.kind}"
+        return result, {}
     if backend is not None and target != result.spec.meta.target:  # the spec's own target was checked already
         problems = [d for batch in manager.hook.af_check_target(spec=result.spec, backend=backend) for d in batch or ()]
         if has_errors(problems):

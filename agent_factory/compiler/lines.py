@@ -75,7 +75,7 @@ class LineParse:
         return self.column + item.column - 1
 
 
-_NAME = r"[A-Za-z_][A-Za-z0-9_-]*"
+_NAME = r"[A-Za-z_][A-Za-z0-9_-]*+"  # possessive: Lark's lexer never gives characters back
 _FAST = {
     "setting": re.compile(rf"^[ \t]*(?P<KEY>{_NAME})[ \t]*:[ \t]*(?P<VALUE>\S(?:.*\S)?)?[ \t]*$"),
     "criterion": re.compile(r"^[ \t]*(?P<CHECKBOX>\[[ xX]\])[ \t]*(?P<DESCRIPTION>\S(?:.*\S)?)[ \t]*$"),

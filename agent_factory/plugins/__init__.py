@@ -6,6 +6,8 @@ DEFAULT_PLUGINS = (
     "agent_factory.plugins.structure",
     "agent_factory.plugins.backend_ir",
     "agent_factory.plugins.backend_openhands",
+    "agent_factory.plugins.backend_langgraph",
+    "agent_factory.plugins.backend_mermaid",
     "agent_factory.plugins.tools_builtin",
     "agent_factory.plugins.names",
     "agent_factory.plugins.types",
