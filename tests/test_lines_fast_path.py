@@ -30,7 +30,7 @@ def lark_tree(form: str, text: str) -> Tree | None:
 
 @st.composite
 def lines(draw) -> tuple[str, str]:
-    form = draw(st.sampled_from(["setting", "criterion", "field", "name_list"]))
+    form = draw(st.sampled_from(["setting", "criterion", "field", "name_list", "edge", "invariant"]))
     s = draw(SPACE)
     if form == "setting":
         text = f"{s}{draw(NAMES)}{draw(SPACE)}:{draw(SPACE)}{draw(WORDS)}"
@@ -40,13 +40,21 @@ def lines(draw) -> tuple[str, str]:
         sep = draw(st.sampled_from(["", " — ", " – ", " - ", " -- ", "-", " —"]))
         optional = draw(st.sampled_from(["", "?", " ?"]))
         text = f"{s}{draw(NAMES)}:{draw(SPACE)}{draw(NAMES)}{optional}{sep}{draw(WORDS)}"
-    else:
+    elif form == "name_list":
         names = draw(st.lists(NAMES, min_size=1, max_size=4))
         text = s + f"{draw(SPACE)},{draw(SPACE)}".join(names)
+    elif form == "edge":
+        left, right = (f"{draw(SPACE)},{draw(SPACE)}".join(draw(st.lists(NAMES, min_size=1, max_size=3))) for _ in "lr")
+        text = f"{s}{left}{draw(SPACE)}{draw(st.sampled_from(['→', '->', '-', '>']))}{draw(SPACE)}{right}{draw(SPACE)}"
+    else:
+        head = draw(st.sampled_from(["", "**INV-001 Title:** ", "**Name:**", "**x** ", "**", "*a*"]))
+        modality = draw(st.sampled_from(["", "MUST ", "MUST NOT ", "SHOULD", "SHOULD  NOT ", "MUSTARD "]))
+        check = draw(st.sampled_from(["", "`check: a > 1`", " `check: x`", "`check:`", "`code` "]))
+        text = f"{s}{head}{modality}{draw(WORDS)}{check}{draw(SPACE)}"
     return form, text
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=1500, deadline=None)
 @given(lines())
 @example(("field", "A:A- ?0"))  # a regex that backtracks into a name would split `A-` where Lark does not
 def test_fast_path_matches_lark_whenever_it_answers(case):
@@ -61,6 +69,8 @@ def test_fast_path_matches_lark_whenever_it_answers(case):
 
 def test_fast_path_covers_the_common_forms():
     for form, text in [("setting", "max_cost_per_run: $0.05"), ("criterion", "[x] Answers in time"),
-                       ("field", "idea: str — the idea"), ("field", "ok: bool?"), ("name_list", "a, b, c")]:
+                       ("field", "idea: str — the idea"), ("field", "ok: bool?"), ("name_list", "a, b, c"),
+                       ("edge", "START → a, b"), ("edge", "a, b -> c"), ("invariant", "**INV-001 T:** MUST x. `check: a`"),
+                       ("invariant", "")]:
         assert _fast(form, text) is not None
         assert shape(_fast(form, text)) == shape(lark_tree(form, text))

@@ -77,13 +77,21 @@ class LineParse:
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_-]*+"  # possessive: Lark's lexer never gives characters back
 _FAST = {
-    "setting": re.compile(rf"^[ \t]*(?P<KEY>{_NAME})[ \t]*:[ \t]*(?P<VALUE>\S(?:.*\S)?)?[ \t]*$"),
-    "criterion": re.compile(r"^[ \t]*(?P<CHECKBOX>\[[ xX]\])[ \t]*(?P<DESCRIPTION>\S(?:.*\S)?)[ \t]*$"),
+    "setting": re.compile(rf"^[ \t]*+(?P<KEY>{_NAME})[ \t]*+:[ \t]*+(?P<VALUE>\S(?:.*\S)?)?[ \t]*+$"),
+    "criterion": re.compile(r"^[ \t]*+(?P<CHECKBOX>\[[ xX]\])[ \t]*+(?P<DESCRIPTION>\S(?:.*\S)?)[ \t]*+$"),
     "field": re.compile(
-        rf"^[ \t]*(?P<NAME>{_NAME})[ \t]*:[ \t]*(?P<TYPE>{_NAME})[ \t]*(?P<OPTIONAL>\?)?[ \t]*"
-        r"(?:(?:—|–|--?(?=\s))[ \t]*(?P<DESCRIPTION>\S(?:.*\S)?)?)?[ \t]*$"
+        rf"^[ \t]*+(?P<NAME>{_NAME})[ \t]*+:[ \t]*+(?P<TYPE>{_NAME})[ \t]*+(?P<OPTIONAL>\?)?+[ \t]*+"
+        r"(?:(?:—|–|--?(?=\s))[ \t]*+(?P<DESCRIPTION>\S(?:.*\S)?)?)?[ \t]*+$"
     ),
-    "name_list": re.compile(rf"^[ \t]*{_NAME}(?:[ \t]*,[ \t]*{_NAME})*[ \t]*$"),
+    "name_list": re.compile(rf"^[ \t]*+{_NAME}(?:[ \t]*+,[ \t]*+{_NAME})*[ \t]*+$"),
+    "edge": re.compile(
+        rf"^[ \t]*+(?P<LEFT>{_NAME}(?:[ \t]*+,[ \t]*+{_NAME})*+)[ \t]*+(?P<ARROW>→|->)"
+        rf"[ \t]*+(?P<RIGHT>{_NAME}(?:[ \t]*+,[ \t]*+{_NAME})*+)[ \t]*+$"
+    ),
+    "invariant": re.compile(
+        r"^[ \t]*+(?P<BOLD_HEAD>\*\*[^*\n]+\*\*:?)?+[ \t]*+(?P<MODALITY>(?:MUST\s+NOT|MUST|SHOULD\s+NOT|SHOULD)\b)?+"
+        r"[ \t]*+(?P<RULE_TEXT>(?:[^`\s]|`(?!check:))(?:[^`]|`(?!check:))*+)?(?P<CHECK>`check:[^`]*`)?[ \t]*+$"
+    ),
 }
 _NAME_RE = re.compile(_NAME)
 
@@ -107,6 +115,13 @@ def _fast(form: str, text: str) -> Tree | None:
         return None
     if form == "name_list":
         return Tree(form, [_token("NAME", text, m.start(), m.end()) for m in _NAME_RE.finditer(text)])
+    if form == "edge":
+        def names(group: str) -> Tree:
+            offset = match.start(group)
+            return Tree("name_list", [_token("NAME", text, offset + m.start(), offset + m.end())
+                                      for m in _NAME_RE.finditer(match.group(group))])
+
+        return Tree(form, [names("LEFT"), _token("ARROW", text, *match.span("ARROW")), names("RIGHT")])
     if form == "field":
         type_children = [_token("NAME", text, *match.span("TYPE"))]
         if match.group("OPTIONAL"):
