@@ -185,9 +185,10 @@ def _add_commands() -> None:
     from .codegen.commands import codegen
     from .cost_cli import cost
     from .graph_cli import graph
+    from .runtime.commands import brainfart, run, test
 
-    main.add_command(cost)
-    main.add_command(graph)
+    for command in (run, test, brainfart, cost, graph):
+        main.add_command(command)
     main.add_command(codegen)
 
 

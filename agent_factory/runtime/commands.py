@@ -1,0 +1,187 @@
+"""The `run`, `test` and `brainfart` commands (added to the `agent-factory` group by cli.py).
+
+- `run SPEC --input TEXT|JSON`: runs a spec; prints outputs, guard results and the cost table,
+  a progress line per step on stderr (`--stream`: every node's update as it happens);
+- `test SPEC...`: runs each spec's Examples offline against its cassettes
+  (`specs/cassettes/<spec-stem>/` beside the spec by default), one line per example;
+- `brainfart "idea"`: the shipped Brain Fart Checker on one idea (offline when its cassettes
+  hold the idea, else live).
+
+Exit codes are cli.py's: 0 ok, 1 a run or an example failed, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+TIERS = click.Choice(["free", "pro", "enterprise"])
+BRAINFART_SPEC = "brain_fart_checker.md"
+
+
+def _exit(name: str) -> None:
+    from agent_factory.cli import Exit  # imported late: cli.py imports this module while it loads
+
+    sys.exit(Exit[name])
+
+
+def _progress(stream: bool):
+    """The `on_event` callback printing progress on stderr."""
+    def show(event: dict[str, Any]) -> None:
+        kind, step = event.get("event"), event.get("step")
+        if kind == "end" and not str(step).rsplit("/", 1)[-1].startswith("__"):
+            click.echo(f"  ✓ {step} ({event.get('elapsed', 0):.2f}s)", err=True)
+            if stream and event.get("update"):
+                click.echo(f"    {json.dumps(event['update'], ensure_ascii=False, default=str)}", err=True)
+        elif kind == "error":
+            click.echo(f"  ✗ {step}: {event.get('error')}", err=True)
+        elif stream and kind == "start":
+            click.echo(f"  … {step}", err=True)
+        elif stream and kind in ("route", "branch"):
+            click.echo(f"  → {step} → {event.get('member') or event.get('target')}", err=True)
+
+    return show
+
+
+@click.command("run")
+@click.argument("spec", type=click.Path(exists=True, dir_okay=False))
+@click.option("--input", "input_", metavar="TEXT|JSON", help="The input text (for a one-input spec) or a JSON object.")
+@click.option("--config", type=click.Path(exists=True, dir_okay=False), help="agent-factory.toml to use.")
+@click.option("--replay", type=click.Path(file_okay=False), help="Serve LLM and tool answers from this cassette folder.")
+@click.option("--record", type=click.Path(file_okay=False), help="Record LLM and tool answers into this cassette folder.")
+@click.option("--thread", help="Checkpoint the run under this id; without --input, resume it.")
+@click.option("--checkpoint-db", type=click.Path(dir_okay=False), help="SQLite checkpoint file "
+              "(default .agent-factory/checkpoints.sqlite).")
+@click.option("--stream", is_flag=True, help="Print every step's update as it happens.")
+@click.option("--tier", type=TIERS, help="Override the spec's tier.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def run(spec: str, input_: str | None, config: str | None, replay: str | None, record: str | None,
+        thread: str | None, checkpoint_db: str | None, stream: bool, tier: str | None, fmt: str) -> None:
+    """Run SPEC once and print its outputs, guard results and cost table."""
+    from .executor import run_spec
+
+    if replay and record:
+        raise click.UsageError("give --replay or --record, not both")
+    if input_ is None and not thread:
+        raise click.UsageError("give --input (or --thread to resume a checkpointed run)")
+    click.echo(f"running {spec}", err=True)
+    result = run_spec(spec, input_, config=config, replay=replay, record=record, thread=thread, tier=tier,
+                      checkpoint_db=checkpoint_db, on_event=_progress(stream))
+    click.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False, default=str) if fmt == "json"
+               else result.render_text())
+    if not result.ok:
+        _exit("ERRORS")
+
+
+# ---------------------------------------------------------------- test
+
+
+def cassette_dir(spec_path: Path) -> Path:
+    """The default cassettes of a spec: `cassettes/<stem>/` in the spec's folder."""
+    return spec_path.parent / "cassettes" / spec_path.stem
+
+
+def run_example(spec_path: Path, example: Any, cassettes: Path, config: str | None) -> tuple[bool, str]:
+    """Run one example offline; (passed, what happened)."""
+    from .evaluate import EvaluationError, evaluate
+    from .executor import run_spec
+
+    if example.expect is None:
+        return True, "skipped (transcript examples are not run)"
+    inputs: Any = dict(example.fields) if example.fields else example.input
+    result = run_spec(spec_path, inputs, config=config, replay=cassettes)
+    if not result.ok:
+        refused = result.error_type == "GuardViolation"
+        if example.expected == "reject" and refused:
+            return True, f"refused: {result.error}"
+        return False, f"run failed: {result.error}"
+    facts = {"cost_usd": float(result.cost_usd), "latency_s": result.latency_s, "tools_called": result.tools_called,
+             "steps": result.steps, "model": next((a.model for a in reversed(result.ledger)), "")}
+    try:
+        holds = bool(evaluate(example.expect, {**result.state, **result.outputs, "run": facts}))
+    except EvaluationError as exc:
+        return False, f"Expect could not be evaluated: {exc}"
+    verb = "holds" if holds else "does not hold"
+    return holds, f"Expect `{example.expect.source}` {verb}"
+
+
+@click.command("test")
+@click.argument("specs", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--cassettes", type=click.Path(file_okay=False),
+              help="Cassette folder (default: cassettes/<spec-stem>/ beside each spec).")
+@click.option("--config", type=click.Path(exists=True, dir_okay=False), help="agent-factory.toml to use.")
+def test(specs: tuple[str, ...], cassettes: str | None, config: str | None) -> None:
+    """Run the Examples of each SPEC offline against replay cassettes.
+
+    A ✅ example passes when the run succeeds and its Expect holds; a ❌ example passes when the
+    run is refused by an invariant, or succeeds with its Expect (which describes the rejection)
+    holding. One line per example; exit 1 when any fails."""
+    from agent_factory.compiler import spec_files
+
+    from .executor import SpecError, load_spec
+
+    files, missing = spec_files(list(specs))
+    if missing or not files:
+        raise click.UsageError(f"no spec files in {', '.join(missing or specs)}")
+    failures = total = 0
+    for path in files:
+        try:
+            spec, _ = load_spec(path)
+        except SpecError as exc:
+            click.echo(f"✗ {path}: {exc}")
+            failures += 1
+            continue
+        folder = Path(cassettes) if cassettes else cassette_dir(path)
+        for example in spec.examples:
+            total += 1
+            passed, detail = run_example(path, example, folder, config)
+            failures += not passed
+            mark = "✅" if example.expected == "pass" else "❌"
+            click.echo(f"{'PASS' if passed else 'FAIL'} {path}:{example.span.line} {mark} {example.title} — {detail}")
+    click.echo(f"{total - failures} passed, {failures} failed", err=True)
+    if failures:
+        _exit("ERRORS")
+
+
+# ---------------------------------------------------------------- brainfart
+
+
+def shipped_spec(name: str) -> Path:
+    """A shipped spec: `specs/<name>` in the working folder, else beside the installed package."""
+    local = Path("specs") / name
+    if local.is_file():
+        return local
+    return Path(__file__).resolve().parents[2] / "specs" / name
+
+
+@click.command("brainfart")
+@click.argument("idea")
+@click.option("--config", type=click.Path(exists=True, dir_okay=False), help="agent-factory.toml to use.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def brainfart(idea: str, config: str | None, fmt: str) -> None:
+    """Check a startup IDEA with the shipped Brain Fart Checker: BUILD, ITERATE or KILL."""
+    from .executor import run_spec
+
+    spec = shipped_spec(BRAINFART_SPEC)
+    if not spec.is_file():
+        raise click.UsageError(f"the shipped spec {BRAINFART_SPEC} is not installed here")
+    cassettes = cassette_dir(spec)
+    result = None
+    if cassettes.is_dir():
+        result = run_spec(spec, {"idea": idea}, config=config, replay=cassettes, on_event=_progress(False))
+        if result.error_type in ("ReplayMiss", "ToolReplayMiss"):
+            click.echo("no recorded answers for this idea; running live", err=True)
+            result = None
+    if result is None:
+        result = run_spec(spec, {"idea": idea}, config=config, on_event=_progress(False))
+    click.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False, default=str) if fmt == "json"
+               else result.render_text())
+    if not result.ok:
+        _exit("ERRORS")
+
+
+COMMANDS = (run, test, brainfart)

@@ -1,0 +1,266 @@
+"""Run a spec: `run_spec(path_or_spec, inputs, ...) -> RunResult` (and `arun_spec`, its coroutine).
+
+One run = one `Budget` (the spec's `max_cost_per_run`, capped by the tier's) and one `CostLedger`,
+one `Router` (recording to / replaying from a cassette directory when asked), one `ToolRunner`, and
+the spec's compiled graph. With `thread` the graph is checkpointed in SQLite
+(`.agent-factory/checkpoints.sqlite` unless `checkpoint_db` says otherwise): running again on the
+same thread *without* inputs resumes an unfinished run from its last checkpoint (finished steps are
+not run again), or, when the thread's run had finished, returns its last state without running
+anything; running with inputs starts a new run on the thread, the earlier values still visible.
+
+A failed run does not raise: its `RunResult.error` says why (the budget refusal, the replay miss,
+the violated invariant, the step that failed); `result.raise_for_error()` raises it.
+`run_spec` runs on the router's long-lived event loop (litellm binds its clients to one loop), so
+call it from synchronous code; inside an event loop, await `arun_spec`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import tomllib
+from collections.abc import Callable, Mapping
+from contextlib import AsyncExitStack
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from agent_factory.compiler import GraphPlan, Spec, check, plan_graph
+
+from .budget import Budget, CostLedger, compare_costs
+from .config import RuntimeConfig, load_config
+from .errors import AgentRuntimeError, ConfigError
+from .graph import compile_spec_graph
+from .nodes import Runtime, StepFailed, ToolTape
+from .replay import ReplayStore
+from .result import GuardResult, RunResult
+from .router import Router, _background_loop
+from .state import GUARDS, RESET, STEPS, TOOLS, VISITS
+from .tools import ToolConfig, ToolContext, ToolRunner, resolve_tools
+
+CHECKPOINT_DB = Path(".agent-factory") / "checkpoints.sqlite"
+RECURSION_LIMIT = 1000  # loops are bounded by max_iterations; LangGraph's own limit (25) is too low for them
+
+
+class SpecError(AgentRuntimeError):
+    """The spec does not check clean (the message lists the diagnostics) or has no graph."""
+
+
+def run_spec(path_or_spec: str | Path | Spec, inputs: Mapping[str, Any] | str | None, **options: Any) -> RunResult:
+    """Run a spec synchronously. Options: `config` (RuntimeConfig or a path to agent-factory.toml),
+    `replay` / `record` (cassette directory), `thread`, `tier`, `checkpoint_db`, `on_event`
+    (called with a dict per progress event), `tool_config`, `tool_context`. See `arun_spec`."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _background_loop().run(arun_spec(path_or_spec, inputs, **options))
+    raise RuntimeError("run_spec() was called inside a running event loop; await arun_spec() instead")
+
+
+async def arun_spec(
+    path_or_spec: str | Path | Spec,
+    inputs: Mapping[str, Any] | str | None,
+    *,
+    config: RuntimeConfig | str | Path | None = None,
+    replay: str | Path | None = None,
+    record: str | Path | None = None,
+    thread: str | None = None,
+    tier: str | None = None,
+    checkpoint_db: str | Path | None = None,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+    tool_config: ToolConfig | None = None,
+    tool_context: ToolContext | None = None,
+) -> RunResult:
+    """Run a spec (see the module doc); never raises for a failed run, only for misuse."""
+    started = time.perf_counter()
+    if replay is not None and record is not None:
+        raise ValueError("give either replay or record, not both")
+    try:
+        spec, plan = load_spec(path_or_spec)
+        runtime_config = config if isinstance(config, RuntimeConfig) else load_config(config)
+        values = normalise_inputs(inputs, plan, resuming=thread is not None)
+    except (AgentRuntimeError, ValueError) as exc:
+        name = path_or_spec.name if isinstance(path_or_spec, Spec) else str(path_or_spec)
+        return RunResult(str(path_or_spec if not isinstance(path_or_spec, Spec) else path_or_spec.path), name,
+                         {}, error=str(exc), error_type=type(exc).__name__, thread=thread)
+    chosen_tier = tier or (spec.model.tier if spec.model and spec.model.tier else runtime_config.router.default_tier)
+    ledger = CostLedger()
+    store = ReplayStore(replay, "replay") if replay else ReplayStore(record, "record") if record else None
+    router = Router(runtime_config, ledger, Budget.for_run(spec.model, runtime_config, chosen_tier), store)
+    tape = ToolTape(replay, "replay") if replay else ToolTape(record, "record") if record else None
+    context = tool_context or ToolContext(config=tool_config or _tool_config(config))
+    result = RunResult(spec.path, spec.name, values, thread=thread, tier=chosen_tier)
+    async with ToolRunner(resolve_tools(spec.tools), context=context) as runner:
+        rt = Runtime(spec, plan, runtime_config, router, runner, chosen_tier, tape=tape, on_event=on_event)
+        final = await _execute(rt, values, thread, checkpoint_db, result)
+    result.state = final
+    result.outputs = {name: final.get(name) for name in plan.outputs if name in final}
+    result.guards = rt.guards or [GuardResult(**g) for g in final.get(GUARDS) or []]
+    result.ledger = list(ledger.attempts)
+    result.cost = compare_costs(ledger, runtime_config, chosen_tier, router.prices)
+    result.tools_called = list(final.get(TOOLS) or runner.tools_called)
+    result.steps = list(final.get(STEPS) or [])
+    result.latency_s = time.perf_counter() - started
+    return result
+
+
+async def _execute(rt: Runtime, values: dict[str, Any], thread: str | None, db: str | Path | None,
+                   result: RunResult) -> dict[str, Any]:
+    """Run the graph; a failure is written to `result.error`. Returns the last state known."""
+    run_config: dict[str, Any] = {"recursion_limit": RECURSION_LIMIT}
+    async with AsyncExitStack() as stack:
+        saver = await stack.enter_async_context(_checkpointer(db)) if thread else None
+        graph = compile_spec_graph(rt.plan, rt.spec, rt, checkpointer=saver)
+        if thread:
+            run_config["configurable"] = {"thread_id": thread}
+        payload = await _payload(graph, run_config, values, thread)
+        final: dict[str, Any] = {}
+        if payload is _NOTHING:  # a finished thread and no inputs: show where it stands, run nothing
+            return dict((await graph.aget_state(run_config)).values)
+        try:
+            final = dict(await graph.ainvoke(payload, run_config) or {})
+        except Exception as exc:  # noqa: BLE001 - every failure becomes the result's error, never a traceback
+            result.error, result.error_type = _message(exc), type(exc).__name__
+            if thread:
+                final = dict((await graph.aget_state(run_config)).values)
+        return final
+
+
+_NOTHING = object()
+
+
+async def _payload(graph: Any, run_config: dict[str, Any], values: dict[str, Any], thread: str | None) -> Any:
+    """What to invoke with: the inputs (a new run, bookkeeping reset), or None to resume a thread."""
+    if values or not thread:
+        return {**values, VISITS: RESET, STEPS: RESET, TOOLS: RESET, GUARDS: []}
+    snapshot = await graph.aget_state(run_config)
+    return None if snapshot.next else _NOTHING
+
+
+def _checkpointer(db: str | Path | None) -> Any:
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    path = Path(db) if db else CHECKPOINT_DB
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return AsyncSqliteSaver.from_conn_string(str(path))
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, AgentRuntimeError):
+        return str(exc)
+    name = type(exc).__name__
+    if name == "GraphRecursionError":
+        return f"the graph did not finish within {RECURSION_LIMIT} steps (a loop without max_iterations?)"
+    return f"internal error: {name}: {exc} (this is a bug; please report it)"
+
+
+# ---------------------------------------------------------------- specs and inputs
+
+
+def load_spec(path_or_spec: str | Path | Spec) -> tuple[Spec, GraphPlan]:
+    """The checked spec and its plan; `SpecError` listing the diagnostics when it does not check."""
+    if isinstance(path_or_spec, Spec):
+        return path_or_spec, plan_graph(path_or_spec)
+    path = Path(path_or_spec)
+    return _load_cached(str(path), path.stat().st_mtime_ns if path.exists() else 0)
+
+
+@lru_cache(maxsize=64)
+def _load_cached(path: str, _mtime: int) -> tuple[Spec, GraphPlan]:
+    checked = check(path)
+    if not checked.ok:
+        problems = [f"{d.span.file}:{d.span.line}:{d.span.column}: {d.severity.value}[{d.code}]: {d.message}"
+                    for d in checked.diagnostics if d.severity.value == "error"]
+        raise SpecError(f"{path} does not check clean:\n" + "\n".join(problems))
+    try:
+        return checked.spec, plan_graph(checked.spec)
+    except ValueError as exc:
+        raise SpecError(f"{path}: {exc}; only Agent and Team specs can run") from None
+
+
+def normalise_inputs(inputs: Mapping[str, Any] | str | None, plan: GraphPlan, *, resuming: bool = False) -> dict[str, Any]:
+    """Inputs as a dict: a mapping as it is, JSON object text parsed, other text given to the
+    spec's only input. Every input must be present (unless resuming a thread with none)."""
+    if inputs is None or inputs == "" or (isinstance(inputs, Mapping) and not inputs):
+        if resuming:
+            return {}
+        raise ValueError(f"no inputs given; this spec takes: {', '.join(plan.inputs)}")
+    values = dict(inputs) if isinstance(inputs, Mapping) else _from_text(str(inputs), plan)
+    missing = [name for name in plan.inputs if values.get(name) in (None, "")]
+    unknown = [name for name in values if name not in plan.inputs]
+    if missing or unknown:
+        parts = ([f"missing {', '.join(missing)}"] if missing else []) + ([f"unknown {', '.join(unknown)}"] if unknown else [])
+        raise ValueError(f"inputs do not match the spec ({'; '.join(parts)}); it takes: {', '.join(plan.inputs)}")
+    return values
+
+
+def _from_text(text: str, plan: GraphPlan) -> dict[str, Any]:
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        try:
+            data = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"the input looks like JSON but is not valid: {exc}") from None
+        if isinstance(data, dict):
+            return data
+    if len(plan.inputs) == 1:
+        return {plan.inputs[0]: text}
+    raise ValueError(f"this spec takes several inputs ({', '.join(plan.inputs)}); give them as a JSON object")
+
+
+def _tool_config(config: RuntimeConfig | str | Path | None) -> ToolConfig:
+    """The `[tools]` table of the configuration file in use (defaults when there is none)."""
+    if isinstance(config, RuntimeConfig):
+        path = Path(config.source)
+    else:
+        path = Path(config) if config is not None else Path("agent-factory.toml")
+    if not path.is_file():
+        return ToolConfig()
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8")).get("tools", {})
+        return ToolConfig.model_validate(table)
+    except (OSError, tomllib.TOMLDecodeError, ValueError) as exc:
+        raise ConfigError(f"{path}: invalid [tools] table: {exc}") from None
+
+
+# ---------------------------------------------------------------- nested runs (team members, agent steps)
+
+
+async def run_nested(rt: Runtime, node: Any, state: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Run the spec of a member or `agent:` step inside this run: its own budget (its limit, never
+    more than this run has left), this run's ledger and cassettes. Returns its outputs and tools."""
+    try:
+        spec, plan = load_spec(node.options["spec"])
+    except (SpecError, OSError) as exc:
+        raise StepFailed(f"step '{node.name}' ({rt.where(node.line)}): {exc}") from None
+    values = _nested_inputs(plan, state, rt.plan.inputs)
+    budget = Budget.for_run(spec.model, rt.config, rt.tier)
+    remaining = rt.router.budget.remaining
+    if remaining is not None and (budget.maximum is None or remaining < budget.maximum):
+        budget = Budget(remaining)
+    router = Router(rt.config, rt.router.ledger, budget, rt.router.replay, health=rt.router.health, prices=rt.router.prices)
+    try:
+        async with ToolRunner(resolve_tools(spec.tools), context=ToolContext(config=rt.tools.context.config,
+                                                                               providers=rt.tools.context.providers)) as tools:
+            child = Runtime(spec, plan, rt.config, router, tools, rt.tier, tape=rt.tape, on_event=rt.on_event,
+                            prefix=f"{rt.prefix}{node.name}/")
+            graph = compile_spec_graph(plan, spec, child)
+            try:
+                final = await graph.ainvoke({**values, VISITS: RESET, STEPS: RESET, TOOLS: RESET},
+                                            {"recursion_limit": RECURSION_LIMIT})
+            finally:
+                rt.guards.extend(child.guards)
+    finally:
+        rt.router.budget.reserve(Decimal(0), step=node.name, alias="-").settle(budget.spent)
+    return {name: final.get(name) for name in plan.outputs}, list(final.get(TOOLS) or [])
+
+
+def _nested_inputs(plan: GraphPlan, state: dict[str, Any], parent_inputs: tuple[str, ...]) -> dict[str, Any]:
+    """The nested spec's inputs by name from the state; a single unnamed input gets the parent's text."""
+    values = {name: state[name] for name in plan.inputs if state.get(name) is not None}
+    if not values and len(plan.inputs) == 1:
+        texts = [str(state[name]) for name in parent_inputs if state.get(name) is not None]
+        values = {plan.inputs[0]: "\n".join(texts)}
+    return values

@@ -1,0 +1,130 @@
+"""The run state of a spec's graph, and the typed models of what its steps write.
+
+`state_schema(plan, spec)` is the LangGraph state: one channel per input, declared output and
+workflow output, plus the run's bookkeeping channels (node visits, steps done, tools called, the
+team route, guard results). Every channel keeps the last value written, and several nodes may write
+in one superstep (parallel branches), so nothing depends on which finished first.
+
+`output_model(name, fields)` is the pydantic model of a step's structured output, built from the
+declared types (`str int float bool url list enum`, ranges as minimum/maximum); its JSON schema is
+the `response_format` the model is asked for, and the same model validates the answer.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal, TypedDict
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from agent_factory.compiler import GraphPlan, Spec
+from agent_factory.compiler.ir import FieldDecl, TypeRef
+
+VISITS = "__visits__"
+STEPS = "__steps__"
+TOOLS = "__tools__"
+GUARDS = "__guards__"
+ROUTE = "route"
+RESET = "__reset__"
+"""Written to a bookkeeping channel at the start of a run, it empties it (a thread's next run
+starts counting again)."""
+
+
+def _last(_old: Any, new: Any) -> Any:
+    return new
+
+
+def _count(old: dict[str, int] | None, new: dict[str, int] | str | None) -> dict[str, int]:
+    if new == RESET:
+        return {}
+    merged = dict(old or {})
+    for name, visits in (new or {}).items():  # type: ignore[union-attr]
+        merged[name] = merged.get(name, 0) + visits
+    return merged
+
+
+def _append(old: list[Any] | None, new: list[Any] | str | None) -> list[Any]:
+    if new == RESET:
+        return []
+    return [*(old or []), *(new or [])]
+
+
+def field_names(plan: GraphPlan, spec: Spec) -> list[str]:
+    """Every data channel: inputs, declared outputs, workflow step outputs, sorted."""
+    names = set(plan.inputs) | set(plan.outputs)
+    for node in plan.nodes:
+        names.update(node.options.get("outputs", ()))
+    if spec.kind == "team":
+        names.add(ROUTE)
+    return sorted(names)
+
+
+def state_schema(plan: GraphPlan, spec: Spec) -> type:
+    """The LangGraph state TypedDict of `plan`."""
+    fields: dict[str, Any] = {name: Annotated[Any, _last] for name in field_names(plan, spec)}
+    fields[VISITS] = Annotated[dict, _count]
+    fields[STEPS] = Annotated[list, _append]
+    fields[TOOLS] = Annotated[list, _append]
+    fields[GUARDS] = Annotated[list, _last]
+    return TypedDict(f"{_ident(plan.spec_name)}State", fields, total=False)  # type: ignore[operator]
+
+
+def _ident(name: str) -> str:
+    return "".join(part.capitalize() for part in "".join(c if c.isalnum() else " " for c in name).split()) or "Spec"
+
+
+# ---------------------------------------------------------------- structured outputs
+
+
+def field_decl(spec: Spec, name: str) -> FieldDecl | None:
+    """The declared output (or input) called `name`; workflow-only outputs are undeclared (text)."""
+    return spec.field(name)
+
+
+def python_type(ref: TypeRef | None) -> tuple[Any, dict[str, Any]]:
+    """The Python annotation and `Field` constraints of a declared type (text when undeclared)."""
+    if ref is None:
+        return str, {}
+    kind = ref.kind
+    if kind == "list":
+        item, _ = python_type(ref.item)
+        return list[item], {}  # type: ignore[valid-type]
+    if kind == "enum":
+        return Literal[tuple(ref.members)], {}  # type: ignore[return-value]
+    if kind in ("int", "float"):
+        return (int if kind == "int" else float), _bounds(ref, int if kind == "int" else float)
+    if kind == "bool":
+        return bool, {}
+    if kind == "url":
+        return str, {"pattern": r"^https?://\S+$"}
+    return str, {}
+
+
+def _bounds(ref: TypeRef, cast: type) -> dict[str, Any]:
+    bounds: dict[str, Any] = {}
+    if ref.minimum is not None:
+        bounds["ge"] = cast(Decimal(ref.minimum))
+    if ref.maximum is not None:
+        bounds["le"] = cast(Decimal(ref.maximum))
+    return bounds
+
+
+def output_model(name: str, spec: Spec, outputs: list[str]) -> type[BaseModel]:
+    """The pydantic model of the JSON object a step answers with: one field per output."""
+    fields: dict[str, Any] = {}
+    for output in outputs:
+        decl = field_decl(spec, output)
+        annotation, constraints = python_type(decl.type if decl else None)
+        description = decl.description if decl else ""
+        optional = bool(decl and decl.type.optional)
+        if optional:
+            fields[output] = (annotation | None, Field(None, description=description, **constraints))
+        else:
+            fields[output] = (annotation, Field(..., description=description, **constraints))
+    config = ConfigDict(extra="ignore")
+    return create_model(f"{_ident(name)}Output", __config__=config, **fields)  # type: ignore[call-overload]
+
+
+def response_format(name: str, model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAI `response_format` asking for `model`'s JSON schema."""
+    return {"type": "json_schema", "json_schema": {"name": name, "schema": model.model_json_schema()}}

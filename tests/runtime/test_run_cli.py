@@ -1,0 +1,86 @@
+"""The `run`, `test` and `brainfart` commands, offline on the shipped cassettes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from agent_factory.runtime import commands
+
+run, brainfart, cli_test = commands.run, commands.brainfart, commands.test
+
+ROOT = Path(__file__).resolve().parents[2]
+BFC = "specs/brain_fart_checker.md"
+TODO = '{"idea": "A to-do list app with reminders"}'
+
+
+@pytest.fixture(autouse=True)
+def in_repo(monkeypatch, litellm):
+    monkeypatch.chdir(ROOT)  # shipped specs and cassettes by their usual relative paths; no agent-factory.toml here
+
+
+def _invoke(command, *args):
+    return CliRunner().invoke(command, list(args), catch_exceptions=False)
+
+
+def test_run_prints_the_verdict_guards_and_cost_table_offline():
+    result = _invoke(run, BFC, "--input", TODO, "--replay", "specs/cassettes/brain_fart_checker")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "  verdict: KILL" in lines
+    assert "  reasoning: Novelty too low (12). The market is saturated." in lines
+    assert "  ✓ BFC-001 Honest verdict (specs/brain_fart_checker.md:28): passed" in lines
+    assert "  ✓ CON-004 Latency (specs/constitution.md:10): passed" in lines
+    assert ("  step                   alias/model                                   in    out        cost  latency  outcome"
+            in lines)
+    assert ("  synthesize             claude/anthropic/claude-sonnet-4-5           406    106   $0.002808    0.00s  replayed"
+            in lines)
+    assert "  total: $0.007040 (7 calls)" in lines
+    assert ("  on anthropic/claude-sonnet-4-5 these calls would have cost $0.012174 — saved $0.005134" in lines)
+    assert "  ✓ synthesize (" in result.stderr and "  ✓ verdict (" in result.stderr
+
+
+def test_run_json_format_and_stream(tmp_path):
+    result = _invoke(run, BFC, "--input", TODO, "--replay", "specs/cassettes/brain_fart_checker", "--format", "json",
+                     "--stream")
+    data = json.loads(result.stdout)
+    assert (data["ok"], data["outputs"]["verdict"], data["cost"]["total"]) == (True, "KILL", "0.007040")
+    assert '    {"verdict": "KILL", "reasoning": "Novelty too low (12). The market is saturated."}' in result.stderr
+
+
+def test_run_failure_exits_1_with_the_replay_miss():
+    result = _invoke(run, BFC, "--input", '{"idea": "Uber for cats"}', "--replay", "specs/cassettes/brain_fart_checker")
+    assert result.exit_code == 1
+    assert result.stdout.startswith("error: replay miss at step '")
+
+
+def test_run_without_input_is_a_usage_error():
+    assert _invoke(run, BFC).exit_code == 2
+
+
+def test_cli_test_passes_on_the_shipped_specs():
+    result = _invoke(cli_test, BFC, "specs/market_research.md")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        'PASS specs/brain_fart_checker.md:89 ✅ Saturated market is killed — Expect `verdict == "KILL"` holds',
+        "PASS specs/brain_fart_checker.md:93 ✅ Always gives next steps — Expect `len(next_steps) >= 1` holds",
+        'PASS specs/market_research.md:45 ✅ Cites its sources — Expect `len(sources) >= 1 and answer contains "agent"` holds',
+        'PASS specs/market_research.md:49 ❌ Refuses stock tips — Expect `not (answer contains "buy")` holds',
+    ]
+    assert result.stderr == "4 passed, 0 failed\n"
+
+
+def test_cli_test_fails_without_cassettes(tmp_path):
+    result = _invoke(cli_test, "specs/market_research.md", "--cassettes", str(tmp_path))
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0].startswith(
+        "FAIL specs/market_research.md:45 ✅ Cites its sources — run failed: replay miss at step 'agent'")
+
+
+def test_brainfart_runs_the_shipped_spec_offline():
+    result = _invoke(brainfart, "A to-do list app with reminders")
+    assert result.exit_code == 0, result.output
+    assert "  verdict: KILL" in result.stdout.splitlines()
