@@ -79,6 +79,9 @@ class TypeEnv:
     outputs: dict[str, Ty]
     written: dict[str, list[str]] = field(default_factory=dict)
     steps: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # `args.<name>`: the arguments of the spec's tools (checked by a guard before the call);
+    # None when some tool's arguments are only known at run time (python and mcp bindings)
+    args: dict[str, Ty] | None = field(default_factory=dict)
 
     def field(self, name: str) -> Ty | None:
         """The type of a bare name: an input, a declared output, or an output some step writes."""
@@ -100,6 +103,10 @@ class TypeEnv:
             scoped = {"input": self.inputs, "inputs": self.inputs, "output": self.outputs, "outputs": self.outputs}
             if head == "run":
                 return _member(RUN_FACTS, parts)
+            if head == "args":
+                if self.args is None:
+                    return (ANY, 2, []) if len(parts) == 2 else (None, 2, [])
+                return _member(self.args, parts)
             if head in scoped:
                 return _member(scoped[head], parts)
             if head in self.steps:
@@ -116,6 +123,21 @@ def _member(table: dict[str, Ty], parts: tuple[str, ...]) -> tuple[Ty | None, in
     if found is None:
         return None, 1, sorted(table)
     return (found, 2, []) if len(parts) == 2 else (None, 2, [])
+
+
+_JSON_TYPES = {"string": STR, "integer": INT, "number": FLOAT, "boolean": BOOL, "array": Ty("list", ANY)}
+
+
+def tool_arg_types(schemas: list[dict | None]) -> dict[str, Ty] | None:
+    """`args.<name>` types from the tools' JSON Schemas (None for a schema not known statically)."""
+    if any(schema is None for schema in schemas):
+        return None
+    out: dict[str, Ty] = {}
+    for schema in schemas:
+        for name, prop in (schema.get("properties") or {}).items():
+            kind = prop.get("type")
+            out.setdefault(name, _JSON_TYPES.get(kind, ANY) if isinstance(kind, str) else ANY)
+    return out
 
 
 def type_env(spec: Spec) -> TypeEnv:

@@ -19,7 +19,7 @@ from agent_factory.compiler.ir import Binary, Call, Expression, ListExpr, Litera
 from agent_factory.compiler.passes import CompileContext, Pass, PassResult
 from agent_factory.compiler.span import Span
 from agent_factory.compiler.typing_ import (
-    ANY, BOOL, FLOAT, INT, STR, Ty, TypeEnv, ancestors, placeholders, prompt_span, source_line, type_env,
+    ANY, BOOL, FLOAT, INT, STR, Ty, TypeEnv, ancestors, placeholders, prompt_span, source_line, tool_arg_types, type_env,
 )
 from agent_factory.plugins.names import tool_params, tool_registry
 
@@ -35,6 +35,8 @@ def af_register_passes() -> list[Pass]:
 def run(spec: Spec, ctx: CompileContext) -> PassResult:
     out = Collector()
     env = type_env(spec)
+    registry = tool_registry(ctx)
+    env.args = tool_arg_types([tool_params(tool, registry) for tool in spec.tools])
     checker = Checker(env, out)
     for inv in spec.invariants:
         if inv.check is not None and inv.origin == "spec":
