@@ -153,8 +153,6 @@ def run_graph(*args: str):
     return CliRunner().invoke(graph, list(args), catch_exceptions=False)
 
 
-@pytest.mark.skipif("mermaid" not in PassManager.default().backends(),
-                    reason="the mermaid target is not in agent_factory.plugins.DEFAULT_PLUGINS yet")
 def test_graph_command_prints_the_mermaid_chart(at_repo_root, manager):
     result = run_graph("specs/support_desk.md")
     assert result.exit_code == 0
