@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import __version__
 from .diagnostics import CODES, Diagnostic, Severity, has_errors, make
 from .document import parse_document
 from .hookspecs import hookimpl
