@@ -32,7 +32,7 @@ from agent_factory.compiler import GraphPlan, Spec, check, plan_graph
 from .budget import Budget, CostLedger, compare_costs
 from .config import RuntimeConfig, load_config
 from .errors import AgentRuntimeError, ConfigError
-from .graph import compile_spec_graph
+from .graph import shared_graph, using
 from .nodes import Runtime, StepFailed, ToolTape
 from .replay import ReplayStore
 from .result import GuardResult, RunResult
@@ -112,7 +112,7 @@ async def _execute(rt: Runtime, values: dict[str, Any], thread: str | None, db: 
     run_config: dict[str, Any] = {"recursion_limit": RECURSION_LIMIT}
     async with AsyncExitStack() as stack:
         saver = await stack.enter_async_context(_checkpointer(db)) if thread else None
-        graph = compile_spec_graph(rt.plan, rt.spec, rt, checkpointer=saver)
+        graph = shared_graph(rt.plan, rt.spec, rt, checkpointer=saver)
         if thread:
             run_config["configurable"] = {"thread_id": thread}
         payload = await _payload(graph, run_config, values, thread)
@@ -120,7 +120,8 @@ async def _execute(rt: Runtime, values: dict[str, Any], thread: str | None, db: 
         if payload is _NOTHING:  # a finished thread and no inputs: show where it stands, run nothing
             return dict((await graph.aget_state(run_config)).values)
         try:
-            final = dict(await graph.ainvoke(payload, run_config) or {})
+            with using(rt):
+                final = dict(await graph.ainvoke(payload, run_config) or {})
         except Exception as exc:  # noqa: BLE001 - every failure becomes the result's error, never a traceback
             result.error, result.error_type = _message(exc), type(exc).__name__
             if thread:
@@ -246,10 +247,11 @@ async def run_nested(rt: Runtime, node: Any, state: dict[str, Any]) -> tuple[dic
                                                                                providers=rt.tools.context.providers)) as tools:
             child = Runtime(spec, plan, rt.config, router, tools, rt.tier, tape=rt.tape, on_event=rt.on_event,
                             prefix=f"{rt.prefix}{node.name}/")
-            graph = compile_spec_graph(plan, spec, child)
+            graph = shared_graph(plan, spec, child)
             try:
-                final = await graph.ainvoke({**values, VISITS: RESET, STEPS: RESET, TOOLS: RESET},
-                                            {"recursion_limit": RECURSION_LIMIT})
+                with using(child):
+                    final = await graph.ainvoke({**values, VISITS: RESET, STEPS: RESET, TOOLS: RESET},
+                                                {"recursion_limit": RECURSION_LIMIT})
             finally:
                 rt.guards.extend(child.guards)
     finally:

@@ -16,6 +16,9 @@ LangGraph name `verdict·step`, since LangGraph keeps one namespace for both; ev
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
@@ -72,8 +75,53 @@ def default_runtime(plan: GraphPlan, spec: Spec, config: Any = None) -> Runtime:
 
 
 def compile_spec_graph(plan: GraphPlan, spec: Spec, runtime: Runtime, checkpointer: Any = None) -> Any:
-    """`build_graph(...).compile(checkpointer=...)`: the runnable graph."""
+    """`build_graph(...).compile(checkpointer=...)`: the runnable graph, bound to `runtime`."""
     return build_graph(plan, spec, runtime).compile(checkpointer=checkpointer)
+
+
+# ---------------------------------------------------------------- one compiled graph per spec
+
+_CURRENT: ContextVar[Runtime] = ContextVar("agent_factory_runtime")
+
+
+class CurrentRuntime:
+    """Stands in for the runtime of the run in progress (set with `using`). Graphs compiled by
+    `shared_graph` hold this instead of one run's runtime, so one compiled graph serves every
+    run of a spec: compiling costs more than the rest of a run's bookkeeping together."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_CURRENT.get(), name)
+
+
+CURRENT = CurrentRuntime()
+
+
+@contextmanager
+def using(runtime: Runtime) -> Iterator[Runtime]:
+    """Make `runtime` the one `CURRENT` stands for, in this task and the tasks it starts."""
+    token = _CURRENT.set(runtime)
+    try:
+        yield runtime
+    finally:
+        _CURRENT.reset(token)
+
+
+_SHARED: dict[tuple, Any] = {}
+
+
+def shared_graph(plan: GraphPlan, spec: Spec, runtime: Runtime, checkpointer: Any = None) -> Any:
+    """The compiled graph of `spec`, built once per spec (path and hashes) and checkpointer kind;
+    run it inside `using(runtime)`. A graph with a checkpointer is compiled for that saver."""
+    key = (spec.path, spec.sha256, spec.constitution.sha256 if spec.constitution else None)
+    graph = None if checkpointer is not None else _SHARED.get(key)
+    if graph is None:
+        with using(runtime):  # factories read spec-derived values from the runtime while building
+            graph = build_graph(plan, spec, CURRENT).compile(checkpointer=checkpointer)  # type: ignore[arg-type]
+        if checkpointer is None:
+            _SHARED[key] = graph
+    return graph
 
 
 def _endpoint(name: str, ids: dict[str, str]) -> str:
@@ -98,29 +146,40 @@ def _chooser(branch: PlanBranch, rt: Runtime) -> Any:
 
 
 def _wrapped(node: PlanNode, fn: Node, rt: Runtime, plan: GraphPlan) -> Node:
-    limit = plan.max_iterations.get(node.name)
-    internal = node.name.startswith("__")
+    return _StepNode(node, fn, rt, plan.max_iterations.get(node.name))
 
-    async def run(state: dict[str, Any]) -> dict[str, Any]:
+
+class _StepNode:
+    """A plan node as LangGraph runs it: counts visits (for `max_iterations`), reports progress
+    events and records the step. A callable object rather than a closure: LangGraph inspects a
+    closure's bytecode for nested graphs on every compile, which cost most of a run's overhead."""
+
+    __slots__ = ("node", "fn", "rt", "limit", "internal", "__name__")
+
+    def __init__(self, node: PlanNode, fn: Node, rt: Runtime, limit: int | None) -> None:
+        self.node, self.fn, self.rt, self.limit = node, fn, rt, limit
+        self.internal = node.name.startswith("__")
+        self.__name__ = node.name
+
+    async def __call__(self, state: dict[str, Any]) -> dict[str, Any]:
+        node, rt = self.node, self.rt
         visits = (state.get(VISITS) or {}).get(node.name, 0) + 1
-        if limit and visits > limit:
+        if self.limit and visits > self.limit:
             raise LoopLimitExceeded(f"step '{node.name}' ({rt.where(node.line)}) would run a {_nth(visits)} time, "
-                                    f"past its max_iterations: {limit}")
+                                    f"past its max_iterations: {self.limit}")
         rt.emit(event="start", step=rt.prefix + node.name, kind=node.kind)
         started = time.perf_counter()
         try:
-            update = dict(await fn(state) or {})
+            update = dict(await self.fn(state) or {})
         except Exception as exc:
             rt.emit(event="error", step=rt.prefix + node.name, kind=node.kind, error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             raise
         rt.emit(event="end", step=rt.prefix + node.name, kind=node.kind, elapsed=time.perf_counter() - started,
                 update={k: v for k, v in update.items() if not k.startswith("__")})
         update[VISITS] = {node.name: 1}
-        if not internal:
+        if not self.internal:
             update[STEPS] = [node.name]
         return update
-
-    return run
 
 
 def _nth(count: int) -> str:
@@ -128,4 +187,5 @@ def _nth(count: int) -> str:
     return f"{count}{suffix}"
 
 
-__all__ = ["GUARD", "LoopLimitExceeded", "build_graph", "compile_spec_graph", "default_runtime", "node_ids"]
+__all__ = ["CURRENT", "GUARD", "LoopLimitExceeded", "build_graph", "compile_spec_graph", "default_runtime", "node_ids",
+           "shared_graph", "using"]

@@ -12,6 +12,9 @@ the `response_format` the model is asked for, and the same model validates the a
 
 from __future__ import annotations
 
+import copy
+from functools import lru_cache
+
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypedDict
 
@@ -110,7 +113,20 @@ def _bounds(ref: TypeRef, cast: type) -> dict[str, Any]:
 
 
 def output_model(name: str, spec: Spec, outputs: list[str]) -> type[BaseModel]:
-    """The pydantic model of the JSON object a step answers with: one field per output."""
+    """The pydantic model of the JSON object a step answers with: one field per output
+    (built once per spec, step and outputs: building a model costs half a millisecond)."""
+    # keyed by the spec's identity (path and hashes), not the spec: hashing a whole spec is slower
+    key = (spec.path, spec.sha256, spec.constitution.sha256 if spec.constitution else None, name, tuple(outputs))
+    model = _MODELS.get(key)
+    if model is None:
+        model = _MODELS[key] = _build_output_model(name, spec, outputs)
+    return model
+
+
+_MODELS: dict[tuple, type[BaseModel]] = {}
+
+
+def _build_output_model(name: str, spec: Spec, outputs: list[str]) -> type[BaseModel]:
     fields: dict[str, Any] = {}
     for output in outputs:
         decl = field_decl(spec, output)
@@ -126,5 +142,11 @@ def output_model(name: str, spec: Spec, outputs: list[str]) -> type[BaseModel]:
 
 
 def response_format(name: str, model: type[BaseModel]) -> dict[str, Any]:
-    """The OpenAI `response_format` asking for `model`'s JSON schema."""
-    return {"type": "json_schema", "json_schema": {"name": name, "schema": model.model_json_schema()}}
+    """The OpenAI `response_format` asking for `model`'s JSON schema (a fresh dict each call;
+    the schema itself is computed once per model)."""
+    return {"type": "json_schema", "json_schema": {"name": name, "schema": copy.deepcopy(_schema(model))}}
+
+
+@lru_cache(maxsize=512)
+def _schema(model: type[BaseModel]) -> dict[str, Any]:
+    return model.model_json_schema()
