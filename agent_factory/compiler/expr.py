@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from functools import lru_cache
 
@@ -39,15 +40,83 @@ def parse_expression(source: str, span: Span) -> tuple[ir.Expression | None, lis
     base = Span.point(span.file, span.line, offset, max(len(text), 1))
     if not text:
         return None, [make("E100", "expected an expression, found nothing", base, hint="write a condition such as `len(sources) >= 1`")]
-    try:
-        tree = _parser().parse(text)
-    except UnexpectedInput as error:
-        return None, [_syntax_error(error, text, base)]
+    tree = _fast_tree(text)
+    if tree is None:
+        try:
+            tree = _parser().parse(text)
+        except UnexpectedInput as error:
+            return None, [_syntax_error(error, text, base)]
     builder = _Builder(base, text)
     node = builder.build(tree)
     if builder.errors:
         return None, builder.errors
     return ir.Expression(span=base, source=text, tree=node), []
+
+
+# ---------------------------------------------------------------- fast path
+# Most checks and conditions are one comparison of two simple operands (`len(sources) >= 1`,
+# `verdict == "KILL"`, `run.cost_usd <= $0.10`). For those, one regular expression builds the
+# tree Lark would build; everything else, and every error, goes through the grammar. The
+# patterns mirror expr.lark's terminals (possessive, as Lark's lexer never gives characters back).
+_KEYWORDS = {"and", "or", "not", "in", "contains", "matches", "true", "false"}
+_W = r"[ \t]*+"
+_IDENT = r"[A-Za-z_][A-Za-z0-9_]*+"
+_PATH = rf"{_IDENT}(?:\.{_IDENT})*+"
+_DQ = r'"(?:[^"\\\n]|\\.)*+"'
+_SQ = r"'(?:[^'\\\n]|\\.)*+'"
+_OPERAND = (
+    rf"(?:len{_W}\({_W}{_PATH}{_W}\)|\$[0-9]++(?:\.[0-9]++)?+|[0-9]++(?:\.[0-9]++)?+(?:ms|s|m|h)\b"
+    rf"|[0-9]++(?:\.[0-9]++)?+(?![0-9A-Za-z_.])|{_DQ}|{_SQ}|{_PATH})"
+)
+_COMPARISON = re.compile(
+    rf"^(?P<left>{_OPERAND}){_W}(?P<op>==|!=|<=|>=|<|>|not\s+in\b|in\b|contains\b|matches\b){_W}(?P<right>{_OPERAND})$"
+)
+_LEN = re.compile(rf"^len{_W}\({_W}(?P<path>{_PATH}){_W}\)$")
+_MONEY = re.compile(r"^\$[0-9]+(?:\.[0-9]+)?$")
+_DURATION = re.compile(r"^[0-9]+(?:\.[0-9]+)?(?:ms|s|m|h)$")
+_NUMBER = re.compile(r"^[0-9]+(?:\.[0-9]+)?$")
+_IDENT_RE = re.compile(_IDENT)
+
+
+def _tok(kind: str, text: str, start: int, end: int) -> Token:
+    return Token(kind, text[start:end], start_pos=start, line=1, column=start + 1, end_line=1, end_column=end + 1,
+                 end_pos=end)
+
+
+def _fast_tree(text: str) -> Tree | None:
+    """The Lark tree of `text` when it is one comparison of simple operands, else None."""
+    match = _COMPARISON.match(text)
+    if match is None:
+        return None
+    left = _operand(text, match.start("left"), match.end("left"))
+    right = _operand(text, match.start("right"), match.end("right"))
+    if left is None or right is None:
+        return None
+    return Tree("comparison", [left, _tok("COMP_OP", text, *match.span("op")), right])
+
+
+def _operand(text: str, start: int, end: int) -> Tree | None:
+    piece = text[start:end]
+    if piece[0] in "\"'":
+        return Tree("string", [_tok("STRING", text, start, end)])
+    if _MONEY.match(piece):
+        return Tree("money", [_tok("MONEY", text, start, end)])
+    if _DURATION.match(piece):
+        return Tree("duration", [_tok("DURATION", text, start, end)])
+    if _NUMBER.match(piece):
+        return Tree("number", [_tok("NUMBER", text, start, end)])
+    called = _LEN.match(piece)
+    if called:
+        inner = _path(text, start + called.start("path"), start + called.end("path"))
+        return None if inner is None else Tree("call", [_tok("NAME", text, start, start + 3), inner])
+    return _path(text, start, end)
+
+
+def _path(text: str, start: int, end: int) -> Tree | None:
+    names = [_tok("NAME", text, start + m.start(), start + m.end()) for m in _IDENT_RE.finditer(text[start:end])]
+    if any(str(name) in _KEYWORDS for name in names):
+        return None  # a keyword where a name stands: the grammar decides
+    return Tree("path", names)
 
 
 def _syntax_error(error: UnexpectedInput, text: str, base: Span) -> Diagnostic:
