@@ -30,7 +30,7 @@ def lark_tree(form: str, text: str) -> Tree | None:
 
 @st.composite
 def lines(draw) -> tuple[str, str]:
-    form = draw(st.sampled_from(["setting", "criterion", "field", "name_list", "edge", "invariant"]))
+    form = draw(st.sampled_from(["setting", "criterion", "field", "name_list", "edge", "invariant", "tool"]))
     s = draw(SPACE)
     if form == "setting":
         text = f"{s}{draw(NAMES)}{draw(SPACE)}:{draw(SPACE)}{draw(WORDS)}"
@@ -46,6 +46,12 @@ def lines(draw) -> tuple[str, str]:
     elif form == "edge":
         left, right = (f"{draw(SPACE)},{draw(SPACE)}".join(draw(st.lists(NAMES, min_size=1, max_size=3))) for _ in "lr")
         text = f"{s}{left}{draw(SPACE)}{draw(st.sampled_from(['→', '->', '-', '>']))}{draw(SPACE)}{right}{draw(SPACE)}"
+    elif form == "tool":
+        name = draw(st.one_of(NAMES, st.sampled_from(["**Web Search**", "**x**", "**", ""])))
+        mark = draw(st.sampled_from(["", " (optional)", "(Optional) ", " (opt)"]))
+        sep = draw(st.sampled_from(["", " — ", " – ", " - ", "-", " -- "]))
+        binding = draw(st.sampled_from(["", " (http: GET https://h/{q})", "(python: a.b:c)", " (mcp: s/t) ", " (http: x", "(ftp: x)"]))
+        text = f"{s}{name}{mark}{sep}{draw(WORDS)}{draw(st.sampled_from(['', ' (optional)', '(x)']))}{binding}"
     else:
         head = draw(st.sampled_from(["", "**INV-001 Title:** ", "**Name:**", "**x** ", "**", "*a*"]))
         modality = draw(st.sampled_from(["", "MUST ", "MUST NOT ", "SHOULD", "SHOULD  NOT ", "MUSTARD "]))
@@ -71,6 +77,7 @@ def test_fast_path_covers_the_common_forms():
     for form, text in [("setting", "max_cost_per_run: $0.05"), ("criterion", "[x] Answers in time"),
                        ("field", "idea: str — the idea"), ("field", "ok: bool?"), ("name_list", "a, b, c"),
                        ("edge", "START → a, b"), ("edge", "a, b -> c"), ("invariant", "**INV-001 T:** MUST x. `check: a`"),
-                       ("invariant", "")]:
+                       ("invariant", ""), ("tool", "web_search — find things (optional)"),
+                       ("tool", "lookup (optional) — fetch (http: GET https://h/{n})")]:
         assert _fast(form, text) is not None
         assert shape(_fast(form, text)) == shape(lark_tree(form, text))

@@ -92,6 +92,12 @@ _FAST = {
         r"^[ \t]*+(?P<BOLD_HEAD>\*\*[^*\n]+\*\*:?)?+[ \t]*+(?P<MODALITY>(?:MUST\s+NOT|MUST|SHOULD\s+NOT|SHOULD)\b)?+"
         r"[ \t]*+(?P<RULE_TEXT>(?:[^`\s]|`(?!check:))(?:[^`]|`(?!check:))*+)?(?P<CHECK>`check:[^`]*`)?[ \t]*+$"
     ),
+    "tool": re.compile(
+        rf"^[ \t]*+(?P<NAME>{_NAME})?+(?P<BOLD_NAME>\*\*[^*\n]+\*\*)?+[ \t]*+(?P<OPT1>(?i:\(optional\)))?+[ \t]*+"
+        r"(?:(?:—|–|--?(?=\s))[ \t]*+(?P<TOOL_TEXT>(?:[^(\s]|\((?!optional\)|http:|python:|mcp:))"
+        r"(?:[^(]|\((?!optional\)|http:|python:|mcp:))*+)?+)?+[ \t]*+(?P<OPT2>(?i:\(optional\)))?+[ \t]*+"
+        r"(?P<BINDING>\((?:http|python|mcp):[^\n]*\)\s*$)?+[ \t]*+$"
+    ),
 }
 _NAME_RE = re.compile(_NAME)
 
@@ -130,6 +136,12 @@ def _fast(form: str, text: str) -> Tree | None:
         if match.group("DESCRIPTION"):
             children.append(_token("DESCRIPTION", text, *match.span("DESCRIPTION")))
         return Tree(form, children)
+    if form == "tool":
+        if bool(match.group("NAME")) == bool(match.group("BOLD_NAME")):
+            return None  # exactly one of the two starts a tool line
+        kinds = {"OPT1": "OPTIONAL_MARK", "OPT2": "OPTIONAL_MARK"}
+        return Tree(form, [_token(kinds.get(name, name), text, *match.span(name))
+                           for name in pattern.groupindex if match.group(name)])
     return Tree(form, [_token(name, text, *match.span(name)) for name in pattern.groupindex if match.group(name)])
 
 
