@@ -30,7 +30,8 @@ def lark_tree(form: str, text: str) -> Tree | None:
 
 @st.composite
 def lines(draw) -> tuple[str, str]:
-    form = draw(st.sampled_from(["setting", "criterion", "field", "name_list", "edge", "invariant", "tool"]))
+    form = draw(st.sampled_from(["setting", "criterion", "field", "name_list", "edge", "invariant", "tool", "binding",
+                                 "rule"]))
     s = draw(SPACE)
     if form == "setting":
         text = f"{s}{draw(NAMES)}{draw(SPACE)}:{draw(SPACE)}{draw(WORDS)}"
@@ -46,6 +47,17 @@ def lines(draw) -> tuple[str, str]:
     elif form == "edge":
         left, right = (f"{draw(SPACE)},{draw(SPACE)}".join(draw(st.lists(NAMES, min_size=1, max_size=3))) for _ in "lr")
         text = f"{s}{left}{draw(SPACE)}{draw(st.sampled_from(['→', '->', '-', '>']))}{draw(SPACE)}{right}{draw(SPACE)}"
+    elif form == "binding":
+        kind = draw(st.sampled_from(["http:", "python:", "mcp:", "ftp:", "http"]))
+        method = draw(st.sampled_from(["", "GET ", "POST", "GETTER ", "get "]))
+        target = draw(st.sampled_from(["https://h/{q}", "a.b:c", "s/t", ")x", "", "x y"]))
+        text = f"{s}{kind}{draw(SPACE)}{method}{target}{draw(SPACE)}"
+    elif form == "rule":
+        verdict = draw(st.one_of(NAMES, st.sampled_from(["otherwise", "when"])))
+        when = draw(st.sampled_from(["when ", "when", "whenever "]))
+        condition = draw(st.sampled_from(["x < 60", 'a contains ":"', "", "  y", 'z == "a"']))
+        message = draw(st.sampled_from(["", ': "Too low ({x})."', ": 'm'", ': "a" b', ":", ': "q\\"x"']))
+        text = f"{s}{verdict} {when}{condition}{message}{draw(SPACE)}"
     elif form == "tool":
         name = draw(st.one_of(NAMES, st.sampled_from(["**Web Search**", "**x**", "**", ""])))
         mark = draw(st.sampled_from(["", " (optional)", "(Optional) ", " (opt)"]))
@@ -78,6 +90,7 @@ def test_fast_path_covers_the_common_forms():
                        ("field", "idea: str — the idea"), ("field", "ok: bool?"), ("name_list", "a, b, c"),
                        ("edge", "START → a, b"), ("edge", "a, b -> c"), ("invariant", "**INV-001 T:** MUST x. `check: a`"),
                        ("invariant", ""), ("tool", "web_search — find things (optional)"),
-                       ("tool", "lookup (optional) — fetch (http: GET https://h/{n})")]:
+                       ("tool", "lookup (optional) — fetch (http: GET https://h/{n})"),
+                       ("binding", "http: GET https://h/{n}"), ("rule", 'KILL when x < 60: "Too low ({x})."')]:
         assert _fast(form, text) is not None
         assert shape(_fast(form, text)) == shape(lark_tree(form, text))

@@ -98,6 +98,15 @@ _FAST = {
         r"(?:[^(]|\((?!optional\)|http:|python:|mcp:))*+)?+)?+[ \t]*+(?P<OPT2>(?i:\(optional\)))?+[ \t]*+"
         r"(?P<BINDING>\((?:http|python|mcp):[^\n]*\)\s*$)?+[ \t]*+$"
     ),
+    "binding": re.compile(
+        r"^[ \t]*+(?:(?P<HTTP_KIND>http:)[ \t]*+(?P<HTTP_METHOD>(?:GET|POST|PUT|PATCH|DELETE)\b)?+"
+        r"|(?P<OTHER_KIND>(?:python|mcp):))[ \t]*+(?P<TARGET>[^\s)][^\s]*+)[ \t]*+$"
+    ),
+    "rule": re.compile(
+        rf"^[ \t]*+(?P<NAME>{_NAME})[ \t]*+(?P<WHEN>when\b)[ \t]*+"
+        r"(?P<RULE_EXPR>\S.*?(?=\s*:\s*(?:\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*')\s*$|\s*$))"
+        r"(?:[ \t]*+:[ \t]*+(?P<QUOTED>\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'))?+[ \t]*+$"
+    ),
 }
 _NAME_RE = re.compile(_NAME)
 
@@ -136,6 +145,11 @@ def _fast(form: str, text: str) -> Tree | None:
         if match.group("DESCRIPTION"):
             children.append(_token("DESCRIPTION", text, *match.span("DESCRIPTION")))
         return Tree(form, children)
+    if form == "rule":
+        if match.group("NAME") == "otherwise":
+            return None  # Lark reads `otherwise` as the keyword
+        return Tree("conditional_rule", [_token(name, text, *match.span(name))
+                                         for name in pattern.groupindex if match.group(name)])
     if form == "tool":
         if bool(match.group("NAME")) == bool(match.group("BOLD_NAME")):
             return None  # exactly one of the two starts a tool line
