@@ -99,12 +99,26 @@ def plan_graph(spec: "Spec") -> GraphPlan:
     if spec.kind != "agent":
         raise ValueError(f"a {spec.kind} spec has no graph")
     nodes, edges, branches = (_workflow(spec) if spec.workflow else _react(spec))
-    guard = PlanNode(GUARD, "guard", spec.span.line, {"invariants": _guarded(spec)})
+    guard = _guard(spec)
     return GraphPlan(
         spec_path=spec.path, spec_name=spec.name, kind=spec.kind, inputs=_inputs(spec), outputs=_outputs(spec),
-        nodes=(*nodes, guard), edges=(*edges, PlanEdge((GUARD,), END, spec.span.line)), branches=branches,
+        nodes=(*nodes, guard), edges=(*edges, PlanEdge((GUARD,), END, guard.line)), branches=branches,
         max_iterations={s.name: s.max_iterations for s in (spec.workflow.steps if spec.workflow else ()) if s.max_iterations},
     )
+
+
+def _section_line(spec: "Spec", *keys: str) -> int:
+    """The line of the first of these sections the spec has (the title's line otherwise)."""
+    for key in keys:
+        ref = next((r for r in spec.sections if r.key == key), None)
+        if ref is not None:
+            return ref.span.line
+    return spec.span.line
+
+
+def _guard(spec: "Spec") -> PlanNode:
+    """The guard node; it comes from the Invariants section (or the constitution's)."""
+    return PlanNode(GUARD, "guard", _section_line(spec, "invariants"), {"invariants": _guarded(spec)})
 
 
 def _inputs(spec: "Spec") -> tuple[str, ...]:
@@ -172,16 +186,18 @@ def _workflow(spec: "Spec") -> tuple[list[PlanNode], list[PlanEdge], tuple[PlanB
 
 def _react(spec: "Spec") -> tuple[list[PlanNode], list[PlanEdge], tuple[PlanBranch, ...]]:
     task = spec.model.task if spec.model and spec.model.task else "simple"
-    node = PlanNode(REACT, "react", spec.span.line, {
+    # a spec without a Workflow is one ReAct step: it comes from the Tools section (or the Purpose)
+    line = _section_line(spec, "tools", "purpose")
+    node = PlanNode(REACT, "react", line, {
         "task": task, "tools": [t.name for t in spec.tools], "outputs": list(_outputs(spec)), "max_iterations": 5,
     })
-    return [node], [PlanEdge((START,), REACT, spec.span.line), PlanEdge((REACT,), GUARD, spec.span.line)], ()
+    return [node], [PlanEdge((START,), REACT, line), PlanEdge((REACT,), GUARD, line)], ()
 
 
 def _team(spec: "Spec") -> GraphPlan:
     routing = spec.routing
     default = routing.default if routing and routing.default else (spec.members[0].name if spec.members else None)
-    router = PlanNode(ROUTER, "router", routing.span.line if routing else spec.span.line, {
+    router = PlanNode(ROUTER, "router", routing.span.line if routing else _section_line(spec, "members"), {
         "strategy": routing.strategy if routing else "keyword",
         "routes": {m.name: list(m.routes) for m in spec.members},
         "descriptions": {m.name: m.description for m in spec.members},
@@ -191,8 +207,8 @@ def _team(spec: "Spec") -> GraphPlan:
     branch = PlanBranch(ROUTER, tuple(
         PlanRoute(f'route == "{m.name}"', m.name, m.span.line) for m in spec.members if m.name != default
     ) + ((PlanRoute(None, default, router.line),) if default else ()))
+    guard = _guard(spec)
     edges = [PlanEdge((START,), ROUTER, router.line), *(PlanEdge((m.name,), GUARD, m.line) for m in members),
-             PlanEdge((GUARD,), END, spec.span.line)]
-    guard = PlanNode(GUARD, "guard", spec.span.line, {"invariants": _guarded(spec)})
+             PlanEdge((GUARD,), END, guard.line)]
     return GraphPlan(spec_path=spec.path, spec_name=spec.name, kind="team", inputs=_inputs(spec),
                      outputs=_outputs(spec), nodes=(router, *members, guard), edges=tuple(edges), branches=(branch,))

@@ -28,13 +28,13 @@ PLAN = GraphPlan(
     inputs=("query",),
     outputs=("answer", "refund_requested"),
     nodes=(
-        PlanNode("agent", "react", 1, {  # spec: specs/billing.md:1
+        PlanNode("agent", "react", 13, {  # spec: specs/billing.md:13
             "max_iterations": 5,
             "outputs": ["answer", "refund_requested"],
             "task": "simple",
             "tools": ["lookup_invoice", "request_refund"],
         }),
-        PlanNode("__guard__", "guard", 1, {  # spec: specs/billing.md:1
+        PlanNode("__guard__", "guard", 10, {  # spec: specs/billing.md:10
             "invariants": [
                 {
                     "check": 'not (answer matches "[0-9]{13,19}")',
@@ -64,9 +64,9 @@ PLAN = GraphPlan(
         }),
     ),
     edges=(
-        PlanEdge(("START",), "agent", 1),  # spec: specs/billing.md:1
-        PlanEdge(("agent",), "__guard__", 1),  # spec: specs/billing.md:1
-        PlanEdge(("__guard__",), "END", 1),  # spec: specs/billing.md:1
+        PlanEdge(("START",), "agent", 13),  # spec: specs/billing.md:13
+        PlanEdge(("agent",), "__guard__", 13),  # spec: specs/billing.md:13
+        PlanEdge(("__guard__",), "END", 10),  # spec: specs/billing.md:10
     ),
     branches=(),
     max_iterations={},

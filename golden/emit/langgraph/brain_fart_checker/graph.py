@@ -80,7 +80,7 @@ PLAN = GraphPlan(
             "tools": [],
         }),
         PlanNode("verdict", "rules", 69, {"outputs": ["verdict", "reasoning"], "table": "Kill Criteria"}),  # spec: specs/brain_fart_checker.md:69
-        PlanNode("__guard__", "guard", 1, {  # spec: specs/brain_fart_checker.md:1
+        PlanNode("__guard__", "guard", 27, {  # spec: specs/brain_fart_checker.md:27
             "invariants": [
                 {
                     "check": 'not (novelty_score < 60 or estimated_mrr < 2000 or competitor_count > 20) or verdict == "KILL"',
@@ -133,7 +133,7 @@ PLAN = GraphPlan(
         PlanEdge(("project_revenue", "analyze_competitors", "assess_feasibility"), "synthesize", 76),  # spec: specs/brain_fart_checker.md:76
         PlanEdge(("synthesize",), "verdict", 77),  # spec: specs/brain_fart_checker.md:77
         PlanEdge(("verdict",), "__guard__", 78),  # spec: specs/brain_fart_checker.md:78
-        PlanEdge(("__guard__",), "END", 1),  # spec: specs/brain_fart_checker.md:1
+        PlanEdge(("__guard__",), "END", 27),  # spec: specs/brain_fart_checker.md:27
     ),
     branches=(),
     max_iterations={"analyze_competitors": 3, "research_market": 3},

@@ -28,13 +28,13 @@ PLAN = GraphPlan(
     inputs=("query",),
     outputs=("answer", "sources", "confidence"),
     nodes=(
-        PlanNode("agent", "react", 1, {  # spec: specs/market_research.md:1
+        PlanNode("agent", "react", 34, {  # spec: specs/market_research.md:34
             "max_iterations": 5,
             "outputs": ["answer", "sources", "confidence"],
             "task": "research",
             "tools": ["web_search", "wikipedia"],
         }),
-        PlanNode("__guard__", "guard", 1, {  # spec: specs/market_research.md:1
+        PlanNode("__guard__", "guard", 28, {  # spec: specs/market_research.md:28
             "invariants": [
                 {
                     "check": "len(sources) >= 1",
@@ -80,9 +80,9 @@ PLAN = GraphPlan(
         }),
     ),
     edges=(
-        PlanEdge(("START",), "agent", 1),  # spec: specs/market_research.md:1
-        PlanEdge(("agent",), "__guard__", 1),  # spec: specs/market_research.md:1
-        PlanEdge(("__guard__",), "END", 1),  # spec: specs/market_research.md:1
+        PlanEdge(("START",), "agent", 34),  # spec: specs/market_research.md:34
+        PlanEdge(("agent",), "__guard__", 34),  # spec: specs/market_research.md:34
+        PlanEdge(("__guard__",), "END", 28),  # spec: specs/market_research.md:28
     ),
     branches=(),
     max_iterations={},

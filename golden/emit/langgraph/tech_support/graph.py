@@ -28,7 +28,7 @@ PLAN = GraphPlan(
     inputs=("query",),
     outputs=("answer",),
     nodes=(
-        PlanNode("agent", "react", 1, {  # spec: specs/tech_support.md:1
+        PlanNode("agent", "react", 6, {  # spec: specs/tech_support.md:6
             "max_iterations": 5,
             "outputs": ["answer"],
             "task": "classification",
@@ -56,8 +56,8 @@ PLAN = GraphPlan(
         }),
     ),
     edges=(
-        PlanEdge(("START",), "agent", 1),  # spec: specs/tech_support.md:1
-        PlanEdge(("agent",), "__guard__", 1),  # spec: specs/tech_support.md:1
+        PlanEdge(("START",), "agent", 6),  # spec: specs/tech_support.md:6
+        PlanEdge(("agent",), "__guard__", 6),  # spec: specs/tech_support.md:6
         PlanEdge(("__guard__",), "END", 1),  # spec: specs/tech_support.md:1
     ),
     branches=(),
