@@ -86,3 +86,11 @@ def test_naming_a_file_the_target_cannot_compile_is_an_error(tmp_path):
     result = run("compile", str(ROOT / "specs" / "webhook_signer.md"), "--target", "langgraph", "-o", str(tmp_path))
     assert result.exit_code == 1
     assert "error[E801]: target `langgraph` does not support component" in result.output
+
+
+def test_openhands_compiles_agents_from_a_folder_only_when_they_ask_for_it(tmp_path):
+    result = run("compile", str(ROOT / "specs"), "--target", "openhands", "-o", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert (f"skipped {ROOT / 'specs' / 'billing.md'}: an agent compiles to `openhands` only when its front matter "
+            "says `target: openhands`") in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["webhook-signer"]

@@ -58,13 +58,16 @@ class Pass:
 
 @dataclass(frozen=True)
 class Backend:
-    """A compile target: `name` (for `--target`), `description`, supported `features`, and
-    `emit(spec, ctx)` returning {relative path: text}."""
+    """A compile target: `name` (for `--target`), `description`, supported `features`,
+    `emit(spec, ctx)` returning {relative path: text}, and `opt_in_kinds`."""
 
     name: str
     description: str
     emit: Callable[[Spec, CompileContext], dict[str, str]]
     features: frozenset[str] = frozenset()
+    # kinds compiled from a folder only when the spec's front matter `target:` names this backend
+    # (the openhands target turns an agent into code only when the spec asks for it)
+    opt_in_kinds: frozenset[str] = frozenset()
 
 
 class PassManager:

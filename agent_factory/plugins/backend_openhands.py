@@ -55,5 +55,6 @@ def af_register_backends() -> list[Backend]:
             # a job describes a whole agent or component as text for the coding agent;
             # a team (a router over other specs) or a constitution is not a program to write
             features=ALL_FEATURES - {"team", "constitution"},
+            opt_in_kinds=frozenset({"agent"}),
         )
     ]
