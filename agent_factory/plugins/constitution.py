@@ -35,8 +35,15 @@ def af_register_passes() -> list[Pass]:
 @hookimpl(trylast=True)
 def af_find_constitution(spec_path: Path, extends: str | None) -> Path | None:
     if extends:
+        if Path(extends).is_absolute():
+            return None
         candidate = (spec_path.parent / extends)
         return candidate if candidate.is_file() else None
+    return nearest(spec_path)
+
+
+def nearest(spec_path: Path) -> Path | None:
+    """The nearest `constitution.md` in the spec's folder or above it (not the spec itself)."""
     folder = spec_path.resolve().parent
     for parent in (folder, *folder.parents):
         candidate = parent / CONSTITUTION_FILE
@@ -53,16 +60,24 @@ def run(spec: Spec, ctx: CompileContext) -> PassResult:
     if found is None:
         if spec.meta.extends:
             entry = next(e for e in spec.meta.entries if e.key == "extends")
-            out.add("E501", f"constitution `{spec.meta.extends}` named by `extends:` does not exist", entry.span,
+            problem = "must be a path relative to this spec" if Path(spec.meta.extends).is_absolute() else "does not exist"
+            out.add("E501", f"constitution `{spec.meta.extends}` named by `extends:` {problem}", entry.value_span or entry.span,
                     hint="give a path relative to this spec, for example `extends: ../constitution.md`")
         return PassResult(diagnostics=tuple(out.items))
-    constitution = load(found, ctx)
-    if constitution is None:
-        out.add("E502", f"the constitution `{_display(found)}` that applies to this spec has errors",
-                Span.point(spec.path, 1, 1), hint=f"run `agent-factory check {_display(found)}` and fix it first")
-        return PassResult(diagnostics=tuple(out.items))
-    ctx.constitution = constitution
-    merged = merge(spec, constitution, out)
+    # `extends:` adds a constitution; it never takes the spec out from under the one above it
+    chain = [found]
+    above = nearest(ctx.path)
+    if above is not None and above.resolve() != found.resolve():
+        chain.append(above)
+    merged = spec
+    for path in chain:
+        constitution = load(path, ctx)
+        if constitution is None:
+            out.add("E502", f"the constitution `{_display(path)}` that applies to this spec has errors",
+                    Span.point(spec.path, 1, 1), hint=f"run `agent-factory check {_display(path)}` and fix it first")
+            return PassResult(diagnostics=tuple(out.items))
+        ctx.constitution = ctx.constitution or constitution
+        merged = merge(merged, constitution, out)
     return PassResult(spec=merged, diagnostics=tuple(out.items))
 
 
@@ -94,12 +109,13 @@ def merge(spec: Spec, constitution: Spec, out: Collector) -> Spec:
     """The spec with the constitution's invariants, ceilings and allow-list applied."""
     model = merge_model(spec, constitution.model, out)
     check_tools(spec, constitution, out)
+    check_redefinitions(spec, constitution, out)
     origin = constitution.path
     inherited = tuple(inv.model_copy(update={"origin": origin}) for inv in constitution.invariants)
     return spec.model_copy(update={
         "model": model,
         "invariants": (*spec.invariants, *inherited),
-        "constitution": ConstitutionRef(span=constitution.span, path=origin, sha256=constitution.sha256),
+        "constitution": spec.constitution or ConstitutionRef(span=constitution.span, path=origin, sha256=constitution.sha256),
     })
 
 
@@ -157,6 +173,19 @@ def _loosened(out: Collector, own: ModelConfig, ceiling: ModelConfig, key: str, 
     out.add("E500", f"{message} ({there_span.file}:{there_span.line})", here_span,
             hint=f"a spec may tighten its constitution, never loosen it: {hint}",
             related=[Related(message="the constitution's limit is set here", span=there_span)])
+
+
+def check_redefinitions(spec: Spec, constitution: Spec, out: Collector) -> None:
+    """A spec may add invariants, never replace one of its constitution's: a redefinition
+    could only be a way round it (a SHOULD for a MUST, a higher bound)."""
+    inherited = {inv.id: inv for inv in constitution.invariants}
+    for inv in spec.invariants:
+        if inv.origin == "spec" and inv.id_given and inv.id in inherited:
+            there = inherited[inv.id].span
+            out.add("E500", f"invariant {inv.id} redefines the constitution's invariant {inv.id} ({there.file}:{there.line})",
+                    inv.span, hint="a spec may tighten its constitution, never loosen it: give a stricter rule an id "
+                    "of its own; the constitution's rule applies anyway",
+                    related=[Related(message="the constitution's invariant is here", span=there)])
 
 
 def check_tools(spec: Spec, constitution: Spec, out: Collector) -> None:

@@ -174,7 +174,8 @@ def _model_problem(key: str, value: str) -> tuple[str, str, str] | None:
 
 def duplicates(spec: Spec, out: Collector) -> None:
     for label, items, key, code in (
-        ("invariant id", spec.invariants, lambda i: i.id, "E041"),
+        # the spec's own invariants: one redefining a constitution's id is E500 (constitution pass)
+        ("invariant id", tuple(i for i in spec.invariants if i.origin == "spec"), lambda i: i.id, "E041"),
         ("tool", spec.tools, lambda t: t.name, "E052"),
         ("step", spec.workflow.steps if spec.workflow else (), lambda s: s.name, "E074"),
     ):
