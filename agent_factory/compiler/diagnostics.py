@@ -93,6 +93,8 @@ CODES: dict[str, tuple[Severity, str]] = {
     "W210": (Severity.WARNING, "declared tool is never used"),
     "W211": (Severity.WARNING, "output is never written"),
     "E213": (Severity.ERROR, "unknown task of an llm step"),
+    "E214": (Severity.ERROR, "nested specs form a cycle"),
+    "E215": (Severity.ERROR, "nested file is not an agent or team spec"),
     # types
     "E300": (Severity.ERROR, "unknown field"),
     "E301": (Severity.ERROR, "operator does not apply to these types"),

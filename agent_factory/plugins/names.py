@@ -119,7 +119,7 @@ def steps(spec: Spec, ctx: CompileContext, registry: dict, out: Collector) -> No
                     _in_step(spec, step, step.target), hint=did_you_mean(step.target, tables) or
                     ("rule tables: " + ", ".join(tables) if tables else "add `## Rules` with `### " + step.target + "`"))
         elif step.kind == "agent":
-            _path_exists(ctx, step.target, f"step `{step.name}` runs the agent spec", _in_step(spec, step, step.target), out)
+            _nested_spec(spec, ctx, step.target, f"step `{step.name}` runs the agent spec", _in_step(spec, step, step.target), out)
 
 
 def _in_step(spec: Spec, step: Step, word: str) -> Span:
@@ -155,14 +155,77 @@ def arguments(spec: Spec, step: Step, tool: ToolRef, registry: dict, out: Collec
                     hint=did_you_mean(arg.name, props) or "its arguments: " + (", ".join(sorted(props)) or "none"))
 
 
-def _path_exists(ctx: CompileContext, path: str, what: str, span: Span, out: Collector) -> None:
+def _nested_spec(spec: Spec, ctx: CompileContext, path: str, what: str, span: Span, out: Collector) -> None:
+    """A member or `agent:` step must name an existing Agent or Team spec, and following the
+    nesting from there must never lead back here (a run would recurse forever)."""
+    if not _path_exists(ctx, path, what, span, out):
+        return
+    target = (Path(ctx.path).parent / path).resolve()
+    nested = _outline(target, ctx)
+    if nested is None:
+        out.add("E215", f"{what} `{path}`, which is not an agent or team spec", span,
+                hint="name a file whose title is `# Agent: …` or `# Team: …`")
+        return
+    home = Path(ctx.path).resolve()
+    cycle = [home, home] if target == home else _cycle(target, home, ctx, [home, target])
+    if cycle:
+        shown = " → ".join(_relative(p, Path(ctx.path).resolve().parent) for p in cycle)
+        out.add("E214", f"{what} `{path}`, which leads back to this spec: {shown}", span,
+                hint="a team or agent step cannot contain itself; break the cycle")
+
+
+def _outline(path: Path, ctx: CompileContext) -> list[Path] | None:
+    """The nested spec paths of the Agent/Team spec at `path` (None when it is not one);
+    parsed once per manager and file version."""
+    from agent_factory.compiler import parse_text
+
+    try:
+        key = ("nested-outline", str(path), path.stat().st_mtime_ns)
+    except OSError:
+        return None
+    if key not in ctx.cache:
+        try:
+            result = parse_text(path.read_text(encoding="utf-8-sig"), str(path))
+        except (OSError, UnicodeDecodeError):
+            result = None
+        nested = result.spec if result else None
+        if nested is None or nested.kind not in ("agent", "team"):
+            ctx.cache[key] = None
+        else:
+            names = [m.path for m in nested.members]
+            names += [s.target for s in (nested.workflow.steps if nested.workflow else ()) if s.kind == "agent"]
+            ctx.cache[key] = [(path.parent / name).resolve() for name in names]
+    return ctx.cache[key]
+
+
+def _cycle(at: Path, home: Path, ctx: CompileContext, trail: list[Path]) -> list[Path] | None:
+    """The path from `at` back to `home` through nested specs, if there is one."""
+    for child in _outline(at, ctx) or ():
+        if child == home:
+            return [*trail, home]
+        if child not in trail and len(trail) < 32:
+            found = _cycle(child, home, ctx, [*trail, child])
+            if found:
+                return found
+    return None
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return path.relative_to(base).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _path_exists(ctx: CompileContext, path: str, what: str, span: Span, out: Collector) -> bool:
     folder = Path(ctx.path).parent
     if (folder / path).is_file():
-        return
+        return True
     own = Path(ctx.path).name
     siblings = sorted(p.name for p in folder.glob("*.md") if p.name != own) if folder.is_dir() else []
     out.add("E205", f"{what} `{path}`, which does not exist (looked in `{folder.as_posix() or '.'}`)", span,
             hint=did_you_mean(Path(path).name, siblings) or "paths are relative to this spec's folder")
+    return False
 
 
 # ---------------------------------------------------------------- flow
@@ -198,7 +261,7 @@ def unused(spec: Spec, registry: dict, out: Collector) -> None:
 
 def members(spec: Spec, ctx: CompileContext, out: Collector) -> None:
     for member in spec.members:
-        _path_exists(ctx, member.path, f"member `{member.name}` is the spec", member.span, out)
+        _nested_spec(spec, ctx, member.path, f"member `{member.name}` is the spec", member.span, out)
     routing = spec.routing
     if routing is not None and routing.default and routing.default not in {m.name for m in spec.members}:
         names = [m.name for m in spec.members]

@@ -229,9 +229,14 @@ def _tool_config(config: RuntimeConfig | str | Path | None) -> ToolConfig:
 # ---------------------------------------------------------------- nested runs (team members, agent steps)
 
 
+MAX_NESTING = 8
+
+
 async def run_nested(rt: Runtime, node: Any, state: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """Run the spec of a member or `agent:` step inside this run: its own budget (its limit, never
     more than this run has left), this run's ledger and cassettes. Returns its outputs and tools."""
+    if rt.prefix.count("/") >= MAX_NESTING:  # the compiler refuses cycles (E214); this bounds the rest
+        raise StepFailed(f"step '{node.name}' ({rt.where(node.line)}): specs nested more than {MAX_NESTING} deep")
     try:
         spec, plan = load_spec(node.options["spec"])
     except (SpecError, OSError) as exc:
