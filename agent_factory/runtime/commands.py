@@ -85,13 +85,13 @@ def cassette_dir(spec_path: Path) -> Path:
     return spec_path.parent / "cassettes" / spec_path.stem
 
 
-def run_example(spec_path: Path, example: Any, cassettes: Path, config: str | None) -> tuple[bool, str]:
-    """Run one example offline; (passed, what happened)."""
+def run_example(spec_path: Path, example: Any, cassettes: Path, config: str | None) -> tuple[bool | None, str]:
+    """Run one example offline; (passed — None when it was not run —, what happened)."""
     from .evaluate import EvaluationError, evaluate
     from .executor import run_spec
 
     if example.expect is None:
-        return True, "skipped (transcript examples are not run)"
+        return None, "not run: transcript examples have no Expect to check yet"
     inputs: Any = dict(example.fields) if example.fields else example.input
     result = run_spec(spec_path, inputs, config=config, replay=cassettes)
     if not result.ok:
@@ -127,7 +127,7 @@ def test(specs: tuple[str, ...], cassettes: str | None, config: str | None) -> N
     files, missing = spec_files(list(specs))
     if missing or not files:
         raise click.UsageError(f"no spec files in {', '.join(missing or specs)}")
-    failures = total = 0
+    failures = total = skipped = 0
     for path in files:
         try:
             spec, _ = load_spec(path)
@@ -139,10 +139,13 @@ def test(specs: tuple[str, ...], cassettes: str | None, config: str | None) -> N
         for example in spec.examples:
             total += 1
             passed, detail = run_example(path, example, folder, config)
-            failures += not passed
+            skipped += passed is None
+            failures += passed is False
             mark = "✅" if example.expected == "pass" else "❌"
-            click.echo(f"{'PASS' if passed else 'FAIL'} {path}:{example.span.line} {mark} {example.title} — {detail}")
-    click.echo(f"{total - failures} passed, {failures} failed", err=True)
+            status = "SKIP" if passed is None else "PASS" if passed else "FAIL"
+            click.echo(f"{status} {path}:{example.span.line} {mark} {example.title} — {detail}")
+    tail = f", {skipped} skipped" if skipped else ""
+    click.echo(f"{total - failures - skipped} passed, {failures} failed{tail}", err=True)
     if failures:
         _exit("ERRORS")
 

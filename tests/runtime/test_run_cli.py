@@ -84,3 +84,15 @@ def test_brainfart_runs_the_shipped_spec_offline():
     result = _invoke(brainfart, "A to-do list app with reminders")
     assert result.exit_code == 0, result.output
     assert "  verdict: KILL" in result.stdout.splitlines()
+
+
+def test_cli_test_reports_transcript_examples_as_skipped_not_passed(tmp_path):
+    spec = tmp_path / "chat.md"
+    spec.write_text(
+        "# Agent: Chat\n\n## Purpose\nChats.\n\n## Examples\n### ✅ Greets\n```\nUser: hi\nAgent: hello\n```\n",
+        encoding="utf-8")
+    result = _invoke(cli_test, str(spec))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        f"SKIP {spec}:7 ✅ Greets — not run: transcript examples have no Expect to check yet"]
+    assert result.stderr == "0 passed, 0 failed, 1 skipped\n"
