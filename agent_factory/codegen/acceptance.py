@@ -10,6 +10,7 @@ virtualenv, so `python -m pytest` finds the same environment.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -111,9 +112,14 @@ def truncate(text: str, limit: int = OUTPUT_LIMIT) -> str:
     return f"[… {len(text) - limit} characters cut …]\n" + text[-limit:]
 
 
+_SECRET = re.compile(r"(API_?KEY|TOKEN|SECRET|PASSWORD|CREDENTIALS?)$", re.IGNORECASE)
+
+
 def command_env() -> dict[str, str]:
-    """The environment for workspace commands: ours, with our interpreter's bin dir first on PATH."""
-    env = dict(os.environ)
+    """The environment for workspace commands (acceptance and the coding agent's terminal): ours
+    without anything that looks like a secret — the model can read it and would send it back to
+    its provider — and with our interpreter's bin dir first on PATH."""
+    env = {key: value for key, value in os.environ.items() if not _SECRET.search(key)}
     bin_dir = str(Path(sys.executable).parent)
     env["PATH"] = os.pathsep.join([bin_dir, env.get("PATH", "")]) if env.get("PATH") else bin_dir
     env.setdefault("PYTHONDONTWRITEBYTECODE", "1")

@@ -1,7 +1,8 @@
 """The coding agent's tools, written against the OpenHands SDK's tool API.
 
-`file_editor` views, creates and edits files; `terminal` runs a shell command. Both work
-only inside the workspace (paths that resolve outside it are refused). They stand in for
+`file_editor` views, creates and edits files inside the workspace (paths that resolve outside
+it are refused); `terminal` runs a shell command started in the workspace, with secrets removed
+from its environment (`acceptance.command_env`). They stand in for
 the `openhands-tools` package, whose current release drags in a browser stack and pins an
 older SDK. The `terminal` runs commands on this machine as this user, like OpenHands'
 local workspace: run untrusted jobs in a container.
