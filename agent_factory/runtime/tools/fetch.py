@@ -26,8 +26,9 @@ if TYPE_CHECKING:
     from .context import ToolContext
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-# Credentials meant for one origin must not follow a redirect to another.
-_ORIGIN_BOUND_HEADERS = ("authorization", "cookie", "proxy-authorization")
+# Only these headers follow a redirect to another origin: any other may carry a credential meant
+# for the first one (a search provider's key header can have any name).
+_CROSS_ORIGIN_HEADERS = ("user-agent", "accept-encoding", "accept", "content-type")
 _TEXT_TYPES = ("text/", "json", "xml", "javascript", "x-www-form-urlencoded")
 
 
@@ -227,8 +228,7 @@ def _redirected(hop: _Hop, status: int, location: str) -> _Hop:
         method, body = "GET", None
         headers.pop("content-type", None)
     if (target.scheme, target.host, target.port) != (hop.url.scheme, hop.url.host, hop.url.port):
-        for name in _ORIGIN_BOUND_HEADERS:
-            headers.pop(name, None)
+        headers = {name: value for name, value in headers.items() if name in _CROSS_ORIGIN_HEADERS}
     return _Hop(method, target, headers, body)
 
 

@@ -192,3 +192,20 @@ async def test_https_to_a_pinned_address_verifies_the_certificate_of_the_name(tl
     failed = f"request to https://other.test:{tls_server}/echo failed: [SSL: CERTIFICATE_VERIFY_FAILED]"
     assert wrong.error.startswith(failed)
     assert "Hostname mismatch" in wrong.error
+
+
+async def test_only_neutral_headers_follow_a_redirect_to_another_origin(local_server):
+    async def resolver(host, port):
+        return ["127.0.0.1"]  # two names for the local server: two origins
+
+    from agent_factory.runtime.tools.fetch import safe_fetch
+
+    ctx = ToolContext(ToolConfig(http=HttpConfig(allow_hosts=("api.test", "other.test")), timeout_s=5), resolver=resolver)
+    start = f"http://api.test:{local_server.port}/redirect?to=http://other.test:{local_server.port}/echo"
+    response = await safe_fetch(start, ctx, headers={"X-Subscription-Token": "key-for-api-test", "Accept": "application/json"})
+    assert response.status == 200
+    first, second = local_server.requests
+    assert first.headers["x-subscription-token"] == "key-for-api-test"
+    assert "x-subscription-token" not in second.headers
+    assert second.headers["accept"] == "application/json"
+    assert second.headers["host"] == f"other.test:{local_server.port}"
