@@ -64,6 +64,10 @@ def test_arithmetic_is_evaluated(expression, value):
         ("9 ** 9 ** 9", "the exponent 387420489 is too large; the limit is 10000"),
         ("(10 ** 1000) ** 100", "the result is too large"),
         ("10.0 ** 400", "the result is too large"),
+        ("9 ** 9999", "the result is too large"),  # would pass a bit limit but not print
+        ("(9 ** 4000) * (9 ** 4000)", "the result is too large"),
+        ("1e308 * 10", "the result is not a finite number"),
+        ("round(1e308 * 10 - 1e308 * 10)", "the result is not a finite number"),
         ("(-8) ** 0.5", "the result is a complex number (a negative number to a fractional power)"),
         ("sqrt(-1)", "sqrt() of a negative number"),
         ("2 +", "invalid expression '2 +': invalid syntax at column 4"),
