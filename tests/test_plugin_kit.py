@@ -14,8 +14,16 @@ from agent_factory.testing.plugins import af_compile, compile_with_plugins, plug
 OWNED = "---\nowner: growth\n---\n# Agent: Dice\n\n## Purpose\nRolls dice.\n\n## Tools\n- dice_roll — rolls a die\n"
 UNOWNED = "# Agent: Dice\n\n## Purpose\nRolls dice.\n\n## Tools\n- dice_roll — rolls a die\n"
 EXAMPLE_INSTALLED = any(ep.name == "example" for ep in entry_points(group="agent_factory"))
-needs_example = pytest.mark.skipif(not EXAMPLE_INSTALLED,
-                                   reason="the example plugin is not installed: pip install -e tests/example_plugin")
+
+
+@pytest.fixture
+def example_installed():
+    """The example plugin must be installed (the README's test command does it): a missing
+    install fails these tests instead of skipping them."""
+    assert EXAMPLE_INSTALLED, "the example plugin is not installed: run bash scripts/test.sh, or pip install -e tests/example_plugin"
+
+
+needs_example = pytest.mark.usefixtures("example_installed")
 
 
 class OwnerCheck:
