@@ -35,7 +35,7 @@ def cost(spec: str, fmt: str) -> None:
     found = estimate(result.spec)
     if found is None:
         click.echo(f"error: {spec} is a {result.spec.kind}; cost estimates are for Agent specs", err=True)
-        sys.exit(Exit.ERRORS)
+        sys.exit(Exit.USAGE)
     if fmt == "json":
         click.echo(json.dumps(as_dict(found), indent=2, ensure_ascii=False))
     else:

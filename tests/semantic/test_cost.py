@@ -146,3 +146,14 @@ def test_the_estimate_does_not_import_litellm():
             "r = check('specs/market_research.md'); cost.estimate(r.spec); print('litellm' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_cost_of_a_component_is_a_usage_error():
+    from click.testing import CliRunner
+
+    from agent_factory.cost_cli import cost
+
+    root = __import__("pathlib").Path(__file__).resolve().parents[2]
+    result = CliRunner().invoke(cost, [str(root / "specs" / "webhook_signer.md")])
+    assert result.exit_code == 2
+    assert result.output == f"error: {root / 'specs' / 'webhook_signer.md'} is a component; cost estimates are for Agent specs\n"
