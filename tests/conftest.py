@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
+# Tests never touch the internet: litellm (imported by the runtime and by the OpenHands SDK) must
+# read its bundled price map instead of fetching one, whichever test imports it first.
+os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+os.environ.setdefault("OPENHANDS_SUPPRESS_BANNER", "1")
+
 
 def pytest_addoption(parser) -> None:
     parser.addoption(
