@@ -80,7 +80,7 @@ async def arun_spec(
     try:
         spec, plan = load_spec(path_or_spec)
         runtime_config = config if isinstance(config, RuntimeConfig) else load_config(config)
-        values = normalise_inputs(inputs, plan, resuming=thread is not None)
+        values = typed_inputs(spec, normalise_inputs(inputs, plan, resuming=thread is not None, spec=spec))
     except (AgentRuntimeError, ValueError) as exc:
         name = path_or_spec.name if isinstance(path_or_spec, Spec) else str(path_or_spec)
         return RunResult(str(path_or_spec if not isinstance(path_or_spec, Spec) else path_or_spec.path), name,
@@ -181,20 +181,40 @@ def _load_cached(path: str, _mtime: int) -> tuple[Spec, GraphPlan]:
         raise SpecError(f"{path}: {exc}; only Agent and Team specs can run") from None
 
 
-def normalise_inputs(inputs: Mapping[str, Any] | str | None, plan: GraphPlan, *, resuming: bool = False) -> dict[str, Any]:
+def normalise_inputs(inputs: Mapping[str, Any] | str | None, plan: GraphPlan, *, resuming: bool = False,
+                     spec: Spec | None = None) -> dict[str, Any]:
     """Inputs as a dict: a mapping as it is, JSON object text parsed, other text given to the
-    spec's only input. Every input must be present (unless resuming a thread with none)."""
+    spec's only input. Every required input must be present (unless resuming a thread with none);
+    inputs declared optional (`?`) may be left out."""
     if inputs is None or inputs == "" or (isinstance(inputs, Mapping) and not inputs):
         if resuming:
             return {}
         raise ValueError(f"no inputs given; this spec takes: {', '.join(plan.inputs)}")
     values = dict(inputs) if isinstance(inputs, Mapping) else _from_text(str(inputs), plan)
-    missing = [name for name in plan.inputs if values.get(name) in (None, "")]
+    optional = {f.name for f in spec.inputs if f.type.optional} if spec is not None else set()
+    missing = [name for name in plan.inputs if values.get(name) in (None, "") and name not in optional]
     unknown = [name for name in values if name not in plan.inputs]
     if missing or unknown:
         parts = ([f"missing {', '.join(missing)}"] if missing else []) + ([f"unknown {', '.join(unknown)}"] if unknown else [])
         raise ValueError(f"inputs do not match the spec ({'; '.join(parts)}); it takes: {', '.join(plan.inputs)}")
     return values
+
+
+def typed_inputs(spec: Spec, values: dict[str, Any]) -> dict[str, Any]:
+    """The inputs converted to their declared types (`"3"` → 3 for an `int`), or a ValueError
+    naming each input that does not fit (`count: int[0..10]` given 42)."""
+    from pydantic import ValidationError
+
+    from .state import output_model
+
+    if not values:
+        return values
+    model = output_model("inputs", spec, sorted(values))
+    try:
+        return model.model_validate(values).model_dump()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ValueError(f"inputs do not fit their declared types: {problems}") from None
 
 
 def _from_text(text: str, plan: GraphPlan) -> dict[str, Any]:

@@ -96,3 +96,13 @@ def test_cli_test_reports_transcript_examples_as_skipped_not_passed(tmp_path):
     assert result.stdout.splitlines() == [
         f"SKIP {spec}:7 ✅ Greets — not run: transcript examples have no Expect to check yet"]
     assert result.stderr == "0 passed, 0 failed, 1 skipped\n"
+
+
+def test_inputs_are_checked_against_their_declared_types(tmp_path):
+    spec = tmp_path / "counter.md"
+    spec.write_text("# Agent: Counter\n\n## Purpose\nCounts.\n\n## Inputs\n- count: int[0..10] — how many\n"
+                    "- label: str? — optional\n", encoding="utf-8")
+    result = _invoke(run, str(spec), "--input", '{"count": 42}')
+    assert result.exit_code == 1
+    assert result.stdout.startswith("error: inputs do not fit their declared types: "
+                                    "count: Input should be less than or equal to 10\n")
