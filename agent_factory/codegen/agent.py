@@ -1,8 +1,8 @@
 """Drive one OpenHands conversation: the coding agent receives TASK.md and works in the workspace.
 
 The SDK's `LocalConversation` runs the agent loop; the loop stops when the agent calls
-`finish`, gets stuck, reaches the iteration limit or spends the budget (the SDK checks the
-budget after each step, so the last step can overshoot it by one LLM call). Whatever
+`finish`, gets stuck, reaches the iteration limit or its budget (every LLM call is refused
+before it is sent when its worst case could cross the budget, so a job never ends above it). Whatever
 happens, the outcome and the spend come back as data; an exception inside the SDK (a
 provider that keeps failing, say) becomes an `error` outcome, not a crash.
 """
@@ -21,7 +21,9 @@ from .sdk import import_sdk
 Progress = Callable[[str], None]
 DETAIL_LIMIT = 500
 USD_QUANTUM = Decimal("0.00000001")
-_ERROR_STATUS = {"MaxBudgetReached": "budget", "MaxIterationsReached": "max_iterations"}
+_ERROR_STATUS = {"MaxBudgetReached": "budget", "BudgetRefused": "budget", "MaxIterationsReached": "max_iterations"}
+# the output allowance assumed for a call when neither the job nor the model names one
+DEFAULT_MAX_OUTPUT_TOKENS = 4096
 
 
 def run_agent(
@@ -33,7 +35,7 @@ def run_agent(
 
     from .tools import REGISTRY  # registers the tools; needs the SDK
 
-    llm = build_llm(sdk, settings)
+    llm = build_llm(sdk, settings, budget)
     agent = sdk.Agent(llm=llm, tools=[sdk.Tool(name=REGISTRY[name]) for name in job.allowed_tools])
     events: list = []
     conversation = None
@@ -47,16 +49,74 @@ def run_agent(
         conversation.run()
         outcome = _outcome(conversation, events, settings)
     except Exception as exc:  # noqa: BLE001 - the SDK wraps provider failures in several types
-        outcome = AgentOutcome(status="error", model=settings.model, detail=_short(f"{type(exc).__name__}: {exc}"))
+        refused = [e for e in events if getattr(e, "code", None) == "BudgetRefused"]
+        outcome = (_outcome(conversation, events, settings) if refused else
+                   AgentOutcome(status="error", model=settings.model, detail=_short(f"{type(exc).__name__}: {exc}")))
     if conversation is None:
         return outcome, Cost(budget_usd=budget)
     cost, calls = _cost(conversation, budget), _llm_calls(conversation)
+    seen = llm._af_seen.get("metrics")  # a run stopped by an exception may not reach the stats
+    if seen is not None and usd(seen.accumulated_cost) > cost.usd:
+        cost, calls = _cost_of(seen, budget), len(seen.response_latencies)
     conversation.close()
     return outcome.model_copy(update={"llm_calls": calls}), cost
 
 
-def build_llm(sdk, settings: LLMSettings):
-    """The SDK's `LLM` for `settings` (prices only when configured, else litellm's map)."""
+class BudgetRefused(Exception):
+    """A coding-agent LLM call refused before it was sent: its worst case would cross the budget."""
+
+
+def _budgeted(sdk):
+    """The SDK's `LLM` with a check before every call: the worst case of the call (the request's
+    size in bytes as prompt tokens, plus the output allowance, at the model's prices) added to
+    what was spent must stay within the budget, as the runtime router does for agent runs (the
+    SDK's own check runs only after each step, when the call is already paid for)."""
+    from pydantic import PrivateAttr
+
+    class BudgetedLLM(sdk.LLM):
+        _af_budget: Decimal | None = PrivateAttr(default=None)
+        # shared by the copies the SDK makes of an LLM: what was spent through any of them
+        _af_seen: dict = PrivateAttr(default_factory=dict)
+
+        def completion(self, messages, tools=None, *args, **kwargs):
+            self._af_check(messages, tools)
+            response = super().completion(messages, tools, *args, **kwargs)
+            if self.metrics is not None:
+                self._af_seen["metrics"] = self.metrics
+            return response
+
+        def _af_check(self, messages, tools) -> None:
+            prices = _prices(self)
+            if self._af_budget is None or prices is None:
+                return  # no budget, or a model without a known price: the SDK's own check applies
+            size = len(repr([m.model_dump(mode="json") for m in messages]).encode("utf-8"))
+            size += len(repr([getattr(t, "name", t) for t in tools or ()]).encode("utf-8"))
+            allowance = self.max_output_tokens or DEFAULT_MAX_OUTPUT_TOKENS
+            worst = Decimal(size) * prices[0] + Decimal(allowance) * prices[1]
+            spent = Decimal(str(self.metrics.accumulated_cost)) if self.metrics else Decimal(0)
+            if spent + worst > self._af_budget:
+                raise BudgetRefused(
+                    f"the next call could cost up to ${worst:.6f}; with ${spent:.6f} spent that would pass the "
+                    f"budget of ${self._af_budget}")
+
+    return BudgetedLLM
+
+
+def _prices(llm) -> tuple[Decimal, Decimal] | None:
+    """(input, output) price per token: the configured ones, else litellm's bundled map."""
+    if llm.input_cost_per_token is not None and llm.output_cost_per_token is not None:
+        return Decimal(str(llm.input_cost_per_token)), Decimal(str(llm.output_cost_per_token))
+    import litellm
+
+    entry = litellm.model_cost.get(llm.model) or litellm.model_cost.get(llm.model.split("/", 1)[-1])
+    if not entry or entry.get("input_cost_per_token") is None or entry.get("output_cost_per_token") is None:
+        return None
+    return Decimal(str(entry["input_cost_per_token"])), Decimal(str(entry["output_cost_per_token"]))
+
+
+def build_llm(sdk, settings: LLMSettings, budget: Decimal | None = None):
+    """The SDK's `LLM` for `settings` (prices only when configured, else litellm's map); with a
+    `budget`, every call is refused before it is sent when it could cross it."""
     from pydantic import SecretStr
 
     options = {
@@ -71,7 +131,9 @@ def build_llm(sdk, settings: LLMSettings):
         "input_cost_per_token": _float(settings.input_cost_per_token),
         "output_cost_per_token": _float(settings.output_cost_per_token),
     }
-    return sdk.LLM(**{key: value for key, value in options.items() if value is not None})
+    llm = _budgeted(sdk)(**{key: value for key, value in options.items() if value is not None})
+    llm._af_budget = budget
+    return llm
 
 
 def _float(value: Decimal | None) -> float | None:
@@ -101,7 +163,10 @@ def _outcome(conversation, events: list, settings: LLMSettings) -> AgentOutcome:
 
 
 def _cost(conversation, budget: Decimal | None) -> Cost:
-    metrics = conversation.conversation_stats.get_combined_metrics()
+    return _cost_of(conversation.conversation_stats.get_combined_metrics(), budget)
+
+
+def _cost_of(metrics, budget: Decimal | None) -> Cost:
     usage = metrics.accumulated_token_usage
     return Cost(
         usd=usd(metrics.accumulated_cost),

@@ -164,9 +164,27 @@ def test_the_budget_stops_the_agent(tmp_path, write_job):
         )
         report, _path = run_job(job_dir, workspace, settings, budget=Decimal("0.01"))
         calls = len(stub.requests)
+    # the first call's worst case (its request size at $0.001 a token) is far above $0.01:
+    # it is refused before it is sent, so nothing is spent
     assert report.agent.status == "budget"
-    assert calls == 1 and report.cost.usd > Decimal("0.01")  # checked after each step: one call may overshoot
-    assert report.agent.detail.startswith("Agent reached maximum budget limit ($0.0100)")
+    assert calls == 0 and report.cost.usd == Decimal(0)
+    assert report.agent.detail.startswith("the next call could cost up to $")
+    assert report.agent.detail.endswith("with $0.000000 spent that would pass the budget of $0.01")
+
+
+def test_a_job_never_ends_above_its_budget(tmp_path, write_job):
+    job_dir, workspace = write_job(component(acceptance=("true",))), tmp_path / "ws"
+    with StubLLM(create("calc.py", CALC)) as stub:  # the model never finishes on its own
+        settings = LLMSettings(
+            model="openai/cheapish", base_url=stub.base_url, api_key="k", retries=0, max_output_tokens=100,
+            input_cost_per_token=Decimal("0.0000001"), output_cost_per_token=Decimal("0.0000001"),
+        )
+        report, _path = run_job(job_dir, workspace, settings, budget=Decimal("0.003"))
+        calls = len(stub.requests)
+    assert report.agent.status == "budget"
+    assert calls == report.agent.llm_calls == 2  # two calls fit, the third is refused before it is sent
+    assert Decimal(0) < report.cost.usd <= Decimal("0.003")
+    assert report.agent.detail.endswith(f"with ${report.cost.usd:.6f} spent that would pass the budget of $0.003")
 
 
 @pytest.mark.parametrize(
