@@ -45,7 +45,10 @@ def _expand(paths: tuple[str, ...]) -> list[Path]:
     files, missing = spec_files(list(paths))
     for path in missing:
         click.echo(f"error: no such file or folder: {path}", err=True)
-    if missing:
+    not_markdown = [p for p in paths if Path(p).is_file() and Path(p).suffix.lower() != ".md"]
+    for path in not_markdown:
+        click.echo(f"error: {path} is not a Markdown spec (.md)", err=True)
+    if missing or not_markdown:
         sys.exit(Exit.USAGE)
     if not files:
         click.echo(f"error: no spec files (*.md) found in {', '.join(paths)}", err=True)
@@ -104,9 +107,10 @@ def _backend_names() -> list[str]:
 
 
 @main.command("compile")
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--target", "-t", default="ir", show_default=True,
-              help="What to emit: ir (the typed IR as JSON); installed backends add more (see --list-targets).")
+              help="What to emit: ir (the typed IR as JSON), langgraph (graph.py + langgraph.json per agent), "
+                   "mermaid (a flowchart), openhands (a code-generation job); plugins may add more (--list-targets).")
 @click.option("--output", "-o", "out_dir", type=click.Path(file_okay=False), default="out", show_default=True,
               help="Folder to write the generated files into.")
 @click.option("--check", "check_only", is_flag=True,
@@ -126,6 +130,8 @@ def compile_cmd(paths: tuple[str, ...], target: str, out_dir: str, check_only: b
         for name in sorted(backends):
             click.echo(f"{name:12} {backends[name].description}")
         sys.exit(Exit.OK)
+    if not paths:
+        raise click.UsageError("give the spec files or folders to compile")
     if target not in backends:
         click.echo(f"error: unknown target `{target}`; available: {', '.join(sorted(backends))}", err=True)
         sys.exit(Exit.USAGE)
@@ -166,7 +172,9 @@ def new(name: str, kind: str, output: str | None) -> None:
     """Scaffold a commented spec that checks clean, ready to edit."""
     from .scaffold import scaffold
 
-    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "agent"
+    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    if not slug:
+        raise click.UsageError(f"the name {name!r} has no letters or digits; give the spec a name such as \"Market Research\"")
     target = Path(output) if output else (Path("specs") if Path("specs").is_dir() else Path(".")) / f"{slug}.md"
     if target.exists():
         click.echo(f"error: {target} already exists; choose another name or --output", err=True)

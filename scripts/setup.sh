@@ -19,6 +19,12 @@ if [ ! -x .venv/bin/python ]; then
   "$python_bin" -m venv .venv
 fi
 stamp=".venv/.installed${extras:+-$extras}"
+if [ -z "$extras" ]; then
+  # any install with extras includes the plain one
+  for other in .venv/.installed*; do
+    if [ -f "$other" ] && [ "$other" -nt pyproject.toml ]; then stamp="$other"; break; fi
+  done
+fi
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null
   .venv/bin/python -m pip install --quiet -e ".${extras:+[$extras]}"

@@ -47,21 +47,40 @@ def _progress(stream: bool):
     return show
 
 
+def _quiet_misses(show):
+    """Progress without the replay misses of a first, offline attempt."""
+    def quiet(event: dict[str, Any]) -> None:
+        if event.get("event") == "error" and "replay miss" in str(event.get("error", "")):
+            return
+        show(event)
+
+    return quiet
+
+
 @click.command("run")
 @click.argument("spec", type=click.Path(exists=True, dir_okay=False))
 @click.option("--input", "input_", metavar="TEXT|JSON", help="The input text (for a one-input spec) or a JSON object.")
 @click.option("--config", type=click.Path(exists=True, dir_okay=False), help="agent-factory.toml to use.")
-@click.option("--replay", type=click.Path(file_okay=False), help="Serve LLM and tool answers from this cassette folder.")
-@click.option("--record", type=click.Path(file_okay=False), help="Record LLM and tool answers into this cassette folder.")
+@click.option("--replay", type=click.Path(exists=True, file_okay=False),
+              help="Serve LLM and tool answers from this cassette folder (no network; a missing answer fails the run).")
+@click.option("--record", type=click.Path(file_okay=False),
+              help="Record LLM and tool answers into this cassette folder (calls real providers).")
 @click.option("--thread", help="Checkpoint the run under this id; without --input, resume it.")
 @click.option("--checkpoint-db", type=click.Path(dir_okay=False), help="SQLite checkpoint file "
               "(default .agent-factory/checkpoints.sqlite).")
 @click.option("--stream", is_flag=True, help="Print every step's update as it happens.")
 @click.option("--tier", type=TIERS, help="Override the spec's tier.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for tools (outputs, guards, ledger, cost comparison).")
 def run(spec: str, input_: str | None, config: str | None, replay: str | None, record: str | None,
         thread: str | None, checkpoint_db: str | None, stream: bool, tier: str | None, fmt: str) -> None:
-    """Run SPEC once and print its outputs, guard results and cost table."""
+    """Run SPEC once and print its outputs, guard results and cost table.
+
+    Without --replay the run calls real providers (keys from the environment, models from
+    agent-factory.toml); tools such as web_search need their provider configured too (see
+    docs/tools.md). --replay and --record cannot be combined. Exit codes: 0 the run succeeded,
+    1 it failed (the reason is printed first), 2 usage errors (bad input, a spec that cannot run).
+    """
     from .executor import run_spec
 
     if replay and record:
@@ -71,10 +90,20 @@ def run(spec: str, input_: str | None, config: str | None, replay: str | None, r
     click.echo(f"running {spec}", err=True)
     result = run_spec(spec, input_, config=config, replay=replay, record=record, thread=thread, tier=tier,
                       checkpoint_db=checkpoint_db, on_event=_progress(stream))
+    _usage_error(result)
     click.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False, default=str) if fmt == "json"
                else result.render_text())
     if not result.ok:
         _exit("ERRORS")
+
+
+def _usage_error(result: Any) -> None:
+    """A run that could not start (bad input, a spec that does not check or cannot run, a bad
+    config) is a usage error: exit 2 with the reason, and no empty cost table."""
+    if not result.ok and not result.ledger and not result.steps and result.error_type in (
+        "ValueError", "SpecError", "ConfigError"
+    ):
+        raise click.UsageError(result.error)
 
 
 # ---------------------------------------------------------------- test
@@ -111,7 +140,7 @@ def run_example(spec_path: Path, example: Any, cassettes: Path, config: str | No
 
 @click.command("test")
 @click.argument("specs", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--cassettes", type=click.Path(file_okay=False),
+@click.option("--cassettes", type=click.Path(exists=True, file_okay=False),
               help="Cassette folder (default: cassettes/<spec-stem>/ beside each spec).")
 @click.option("--config", type=click.Path(exists=True, dir_okay=False), help="agent-factory.toml to use.")
 def test(specs: tuple[str, ...], cassettes: str | None, config: str | None) -> None:
@@ -119,8 +148,10 @@ def test(specs: tuple[str, ...], cassettes: str | None, config: str | None) -> N
 
     A ✅ example passes when the run succeeds and its Expect holds; a ❌ example passes when the
     run is refused by an invariant, or succeeds with its Expect (which describes the rejection)
-    holding. One line per example; exit 1 when any fails."""
-    from agent_factory.compiler import spec_files
+    holding. One line per example (PASS, FAIL, or SKIP for transcript examples, which have no
+    Expect yet); a spec that does not check is one FAIL line; constitutions and components in a
+    folder are passed over. The summary goes to stderr; exit 1 when anything failed."""
+    from agent_factory.compiler import check, spec_files
 
     from .executor import SpecError, load_spec
 
@@ -129,11 +160,15 @@ def test(specs: tuple[str, ...], cassettes: str | None, config: str | None) -> N
         raise click.UsageError(f"no spec files in {', '.join(missing or specs)}")
     failures = total = skipped = 0
     for path in files:
+        checked = check(path)
+        if checked.ok and checked.spec.kind not in ("agent", "team"):
+            continue  # a constitution or a component has no examples to run
         try:
             spec, _ = load_spec(path)
         except SpecError as exc:
-            click.echo(f"✗ {path}: {exc}")
+            click.echo(f"FAIL {path}: {exc}")
             failures += 1
+            total += 1
             continue
         folder = Path(cassettes) if cassettes else cassette_dir(path)
         for example in spec.examples:
@@ -164,9 +199,14 @@ def shipped_spec(name: str) -> Path:
 @click.command("brainfart")
 @click.argument("idea")
 @click.option("--config", type=click.Path(exists=True, dir_okay=False), help="agent-factory.toml to use.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for tools.")
 def brainfart(idea: str, config: str | None, fmt: str) -> None:
-    """Check a startup IDEA with the shipped Brain Fart Checker: BUILD, ITERATE or KILL."""
+    """Check a startup IDEA with the shipped Brain Fart Checker: BUILD, ITERATE or KILL.
+
+    Offline when the shipped cassettes hold answers for IDEA (the spec's examples and "A to-do
+    list app with reminders"); any other idea runs live, which needs provider keys
+    (ANTHROPIC_API_KEY, PERPLEXITY_API_KEY) and a web_search provider (docs/tools.md)."""
     from .executor import run_spec
 
     spec = shipped_spec(BRAINFART_SPEC)
@@ -175,12 +215,13 @@ def brainfart(idea: str, config: str | None, fmt: str) -> None:
     cassettes = cassette_dir(spec)
     result = None
     if cassettes.is_dir():
-        result = run_spec(spec, {"idea": idea}, config=config, replay=cassettes, on_event=_progress(False))
+        result = run_spec(spec, {"idea": idea}, config=config, replay=cassettes, on_event=_quiet_misses(_progress(False)))
         if result.error_type in ("ReplayMiss", "ToolReplayMiss"):
             click.echo("no recorded answers for this idea; running live", err=True)
             result = None
     if result is None:
         result = run_spec(spec, {"idea": idea}, config=config, on_event=_progress(False))
+    _usage_error(result)
     click.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False, default=str) if fmt == "json"
                else result.render_text())
     if not result.ok:

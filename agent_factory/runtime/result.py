@@ -154,7 +154,8 @@ def cost_table(ledger: list[Attempt], cost: CostComparison | None) -> list[str]:
                      f"{usd(a.cost):>11} {a.latency_s:>7.2f}s  {a.outcome}")
     total = sum((a.cost for a in ledger), Decimal(0))
     lines.append(f"  total: {usd(total)} ({len(ledger)} call{'s' if len(ledger) != 1 else ''})")
-    if cost is not None and cost.reference_model:
+    used = any(a.tokens_in or a.tokens_out for a in ledger)
+    if cost is not None and cost.reference_model and used:  # nothing to compare when no tokens were used
         lines.append(f"  on {cost.reference_model} these calls would have cost {usd(cost.reference)} — "
                      f"saved {usd(cost.saving)}")
     lines.append("")

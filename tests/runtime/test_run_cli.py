@@ -103,6 +103,14 @@ def test_inputs_are_checked_against_their_declared_types(tmp_path):
     spec.write_text("# Agent: Counter\n\n## Purpose\nCounts.\n\n## Inputs\n- count: int[0..10] — how many\n"
                     "- label: str? — optional\n", encoding="utf-8")
     result = _invoke(run, str(spec), "--input", '{"count": 42}')
-    assert result.exit_code == 1
-    assert result.stdout.startswith("error: inputs do not fit their declared types: "
-                                    "count: Input should be less than or equal to 10\n")
+    assert result.exit_code == 2  # a usage error: nothing ran, no cost table
+    assert result.stderr.endswith("Error: inputs do not fit their declared types: "
+                                  "count: Input should be less than or equal to 10\n")
+    assert "cost:" not in result.output
+
+
+def test_cli_test_passes_over_specs_that_have_nothing_to_run():
+    result = _invoke(cli_test, "specs")
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 4
+    assert result.stderr == "4 passed, 0 failed\n"
