@@ -181,7 +181,7 @@ def test_graph_command_prints_nodes_and_edges_as_text(at_repo_root):
 
 def test_graph_command_marks_joins_in_text(at_repo_root):
     output = run_graph("specs/brain_fart_checker.md", "--format", "text").output
-    assert "  project_revenue + analyze_competitors + assess_feasibility -> synthesize  (waits for all)  line 76\n" in output
+    assert "  project_revenue + analyze_competitors + assess_feasibility -> synthesize  (waits for all)  line 77\n" in output
 
 
 def test_graph_command_rejects_specs_without_a_graph(at_repo_root):

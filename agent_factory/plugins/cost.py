@@ -3,8 +3,10 @@
 For each execution path of the workflow (a spec without a Workflow is one ReAct step over its
 tools) the estimate is: LLM calls × (prompt tokens + max output tokens) × price per token.
 
-- LLM calls: 1 per `llm:` step; `max_iterations` (default `DEFAULT_REACT_ITERATIONS`) for a step
-  that may call tools and for the implicit ReAct step; 0 for `tool:` and `rules:` steps.
+- LLM calls: the most the runtime can make. An `llm:` step answers once, plus one repair
+  request for an invalid answer (2); a step that may call tools (and the implicit ReAct step)
+  makes up to `max_iterations` tool-calling rounds (default `DEFAULT_TOOL_ROUNDS`), then its
+  answer and the repair (rounds + 2); `tool:` and `rules:` steps make none.
   `agent:` steps run another spec whose cost is not included: such paths are marked incomplete.
 - Prompt tokens: the rendered prompt (purpose, scope, rules, outputs, the step's prompt and its
   tools' descriptions) at `CHARS_PER_TOKEN` characters a token. Input values are not known
@@ -39,7 +41,9 @@ from agent_factory.compiler.passes import CompileContext, Pass, PassResult
 from agent_factory.compiler.span import Span
 
 DEFAULT_MAX_TOKENS = 1024
-DEFAULT_REACT_ITERATIONS = 10
+# the runtime's bounds (agent_factory.runtime.nodes; a test keeps the two in step)
+DEFAULT_TOOL_ROUNDS = 5
+REPAIR_CALLS = 1
 DEFAULT_TASK = "simple"
 CHARS_PER_TOKEN = 4
 MAX_PATHS = 256
@@ -319,12 +323,12 @@ def step_cost(spec: Spec, step: Step | None, base: str, config) -> StepCost:
         return StepCost(step.name, step.kind, None, 0, 0, 0, note=note)
     if step is None:
         name, task, tools, prompt, loops = REACT_STEP, (spec.model.task if spec.model else None), [t.name for t in spec.tools], "", True
-        iterations = DEFAULT_REACT_ITERATIONS
+        rounds = DEFAULT_TOOL_ROUNDS
     else:
         name, task, tools, prompt, loops = step.name, step.target, list(step.tools), step.prompt or "", bool(step.tools)
-        iterations = step.max_iterations or (DEFAULT_REACT_ITERATIONS if step.tools else 1)
+        rounds = step.max_iterations or DEFAULT_TOOL_ROUNDS
     task = task or DEFAULT_TASK
-    calls = iterations if loops else 1
+    calls = (rounds + 1 if loops else 1) + REPAIR_CALLS
     tokens = prompt_tokens(base, prompt, [t for t in spec.tools if t.name in tools])
     aliases = eligible(config, spec, task)
     priced = [p for p in (alias_price(config, a) for a in aliases) if p is not None]

@@ -65,8 +65,8 @@ def test_cli_test_passes_on_the_shipped_specs():
     result = _invoke(cli_test, BFC, "specs/market_research.md")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
-        'PASS specs/brain_fart_checker.md:89 ✅ Saturated market is killed — Expect `verdict == "KILL"` holds',
-        "PASS specs/brain_fart_checker.md:93 ✅ Always gives next steps — Expect `len(next_steps) >= 1` holds",
+        'PASS specs/brain_fart_checker.md:90 ✅ Saturated market is killed — Expect `verdict == "KILL"` holds',
+        "PASS specs/brain_fart_checker.md:94 ✅ Always gives next steps — Expect `len(next_steps) >= 1` holds",
         'PASS specs/market_research.md:45 ✅ Cites its sources — Expect `len(sources) >= 1 and answer contains "agent"` holds',
         'PASS specs/market_research.md:49 ❌ Refuses stock tips — Expect `not (answer contains "buy")` holds',
     ]

@@ -57,8 +57,9 @@ def test_a_step_row_is_calls_times_tokens_times_the_cheapest_allowed_price():
     research = found.steps[0]
     sonar_in, sonar_out = cost.model_price("perplexity/sonar")
     assert (sonar_in, sonar_out) == (Decimal("0.000001"), Decimal("0.000001"))
-    assert (research.calls, research.max_output_tokens, research.low.alias) == (4, cost.DEFAULT_MAX_TOKENS, "perplexity")
-    assert research.usd_min == 4 * (research.prompt_tokens * sonar_in + 1024 * sonar_out)
+    # max_iterations 4: four tool rounds, the answer and one repair request
+    assert (research.calls, research.max_output_tokens, research.low.alias) == (6, cost.DEFAULT_MAX_TOKENS, "perplexity")
+    assert research.usd_min == 6 * (research.prompt_tokens * sonar_in + 1024 * sonar_out)
 
 
 def test_the_dearest_allowed_model_prices_the_max_column():
@@ -66,7 +67,7 @@ def test_the_dearest_allowed_model_prices_the_max_column():
     research = found.steps[0]
     assert (research.low.alias, research.high.alias) == ("perplexity", "claude")
     claude_in, claude_out = cost.model_price("anthropic/claude-sonnet-4-5")
-    assert research.usd_max == 4 * (research.prompt_tokens * claude_in + 1024 * claude_out)
+    assert research.usd_max == 6 * (research.prompt_tokens * claude_in + 1024 * claude_out)
 
 
 def test_tool_steps_make_no_llm_calls_and_paths_sum_their_steps():
@@ -94,13 +95,20 @@ def test_worst_case_above_the_budget_warns_with_path_and_numbers():
     worst = cost.estimate(result.spec).worst.usd_min
     assert warning.code == "W701"
     assert warning.message == (f"the worst-case cost of a run is ${cost.money(worst)}, above max_cost_per_run $0.001000"
-                               " (path START → research → lookup → END: 4 LLM calls at the cheapest allowed model)")
+                               " (path START → research → lookup → END: 6 LLM calls at the cheapest allowed model)")
 
 
-def test_react_agent_counts_the_default_iterations():
+def test_react_agent_counts_the_runtimes_most_calls():
     result = compile_with_plugins("# Agent: R\n\n## Purpose\nAnswers.\n\n## Model\n- task: research\n")
     (step,) = cost.estimate(result.spec).steps
-    assert (step.step, step.calls) == ("agent", cost.DEFAULT_REACT_ITERATIONS)
+    assert (step.step, step.calls) == ("agent", 7)  # 5 tool rounds, the answer, one repair
+
+
+def test_the_estimate_uses_the_runtimes_bounds():
+    from agent_factory.runtime import nodes
+
+    assert cost.DEFAULT_TOOL_ROUNDS == nodes.DEFAULT_TOOL_ROUNDS
+    assert cost.DEFAULT_MAX_TOKENS == nodes.DEFAULT_MAX_TOKENS
 
 
 def test_branches_give_one_path_each():
@@ -119,7 +127,7 @@ def test_config_prices_override_litellm(tmp_path, monkeypatch):
     found = _estimate()
     step = found.steps[0]
     assert step.low.alias == "cheap"
-    assert step.usd_min == 4 * (step.prompt_tokens * Decimal("0.5") + 1024 * Decimal("0.25"))
+    assert step.usd_min == 6 * (step.prompt_tokens * Decimal("0.5") + 1024 * Decimal("0.25"))
 
 
 def test_cost_command_prints_the_table_and_json(tmp_path):

@@ -119,7 +119,7 @@ def test_cost_bound_below_the_prompts_own_cost_is_violated():
 
 
 def test_cost_bound_between_floor_and_worst_case_is_left_to_the_runtime():
-    text = REACT.replace("$100", "$0.01").replace("## Invariants", "## Model\n- task: research\n- tier: free\n\n## Invariants")
+    text = REACT.replace("$100", "$0.005").replace("## Invariants", "## Model\n- task: research\n- tier: free\n\n## Invariants")
     result = compile_with_plugins(text, path="spec.md")
     assert result.diagnostics == []
     assert classify(result.spec)["INV-003"] == "runtime"
