@@ -115,7 +115,11 @@ async def _execute(rt: Runtime, values: dict[str, Any], thread: str | None, db: 
         graph = shared_graph(rt.plan, rt.spec, rt, checkpointer=saver)
         if thread:
             run_config["configurable"] = {"thread_id": thread}
-        payload = await _payload(graph, run_config, values, thread)
+        try:
+            payload = await _payload(graph, run_config, values, thread)
+        except ValueError as exc:  # nothing to resume
+            result.error, result.error_type = str(exc), type(exc).__name__
+            return {}
         final: dict[str, Any] = {}
         if payload is _NOTHING:  # a finished thread and no inputs: show where it stands, run nothing
             return dict((await graph.aget_state(run_config)).values)
@@ -137,6 +141,9 @@ async def _payload(graph: Any, run_config: dict[str, Any], values: dict[str, Any
     if values or not thread:
         return {**values, VISITS: RESET, STEPS: RESET, TOOLS: RESET, GUARDS: []}
     snapshot = await graph.aget_state(run_config)
+    if not snapshot.values and not snapshot.next:
+        thread_id = run_config["configurable"]["thread_id"]
+        raise ValueError(f"no checkpointed run for thread '{thread_id}'; start one with --input")
     return None if snapshot.next else _NOTHING
 
 

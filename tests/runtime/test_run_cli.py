@@ -114,3 +114,9 @@ def test_cli_test_passes_over_specs_that_have_nothing_to_run():
     assert result.exit_code == 0, result.output
     assert len(result.stdout.splitlines()) == 4
     assert result.stderr == "4 passed, 0 failed\n"
+
+
+def test_resuming_an_unknown_thread_is_a_usage_error(tmp_path):
+    result = _invoke(run, "specs/market_research.md", "--thread", "nosuch", "--checkpoint-db", str(tmp_path / "ck.sqlite"))
+    assert result.exit_code == 2
+    assert result.stderr.endswith("Error: no checkpointed run for thread 'nosuch'; start one with --input\n")
