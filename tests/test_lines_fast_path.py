@@ -40,7 +40,11 @@ def lines(draw) -> tuple[str, str]:
     elif form == "field":
         sep = draw(st.sampled_from(["", " — ", " – ", " - ", " -- ", "-", " —"]))
         optional = draw(st.sampled_from(["", "?", " ?"]))
-        text = f"{s}{draw(NAMES)}:{draw(SPACE)}{draw(NAMES)}{optional}{sep}{draw(WORDS)}"
+        kind = draw(st.one_of(NAMES, st.sampled_from([
+            "list[url]", "list[ str? ]", "list[]", "enum(A|B|-1)", "enum( BUILD | KILL )", "enum(1a)", "enum()",
+            "enum(\"a\"|b)", "float[0..1]", "int[..5]", "int[-2..]", "float[0...1]", "int[0..1.5.2]", "list[enum(a|b)]",
+        ])))
+        text = f"{s}{draw(NAMES)}:{draw(SPACE)}{kind}{optional}{sep}{draw(WORDS)}"
     elif form == "name_list":
         names = draw(st.lists(NAMES, min_size=1, max_size=4))
         text = s + f"{draw(SPACE)},{draw(SPACE)}".join(names)

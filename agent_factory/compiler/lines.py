@@ -109,11 +109,58 @@ _FAST = {
     ),
 }
 _NAME_RE = re.compile(_NAME)
+_NUM = r"-?[0-9]++(?:\.[0-9]++)?+"
+_W = r"[ \t]*+"
+# a field whose type has brackets: `list[url]`, `enum(A|B)`, `float[0..1]` (one level, as written
+# in practice; nested or quoted forms go to Lark)
+_FIELD_BRACKETED = re.compile(
+    rf"^{_W}(?P<NAME>{_NAME}){_W}:{_W}(?P<TYPE>{_NAME}){_W}(?:"
+    rf"\[{_W}(?P<INNER>{_NAME}){_W}(?P<INNER_OPT>\?)?+{_W}\]"
+    rf"|\[{_W}(?P<LO>{_NUM})?+{_W}(?P<DOTS>\.\.){_W}(?P<HI>{_NUM})?+{_W}\]"
+    rf"|\({_W}(?P<MEMBERS>(?:{_NAME}|{_NUM})(?:{_W}\|{_W}(?:{_NAME}|{_NUM}))*+){_W}\)"
+    rf"){_W}(?P<OPTIONAL>\?)?+{_W}"
+    r"(?:(?:—|–|--?(?=\s))[ \t]*+(?P<DESCRIPTION>\S(?:.*\S)?)?)?[ \t]*+$"
+)
+_MEMBER_RE = re.compile(rf"{_NAME}|{_NUM}")
 
 
 def _token(kind: str, text: str, start: int, end: int) -> Token:
     return Token(kind, text[start:end], start_pos=start, line=1, column=start + 1, end_line=1,
                  end_column=end + 1, end_pos=end)
+
+
+def _bracketed_field(text: str) -> Tree | None:
+    """The tree of a field with a bracketed type (see `_FIELD_BRACKETED`)."""
+    match = _FIELD_BRACKETED.match(text)
+    if match is None:
+        return None
+    name = _token("NAME", text, *match.span("TYPE"))
+    if match.group("INNER"):
+        inner = [_token("NAME", text, *match.span("INNER"))]
+        if match.group("INNER_OPT"):
+            inner.append(_token("OPTIONAL", text, *match.span("INNER_OPT")))
+        kind, parts = "generic_type", [name, Tree("named_type", inner)]
+    elif match.group("DOTS"):
+        parts = [name]
+        if match.group("LO"):
+            parts.append(Tree("bound", [_token("SIGNED_NUMBER", text, *match.span("LO"))]))
+        parts.append(_token("RANGE_DOTS", text, *match.span("DOTS")))
+        if match.group("HI"):
+            parts.append(Tree("bound", [_token("SIGNED_NUMBER", text, *match.span("HI"))]))
+        kind = "ranged_type"
+    else:
+        offset = match.start("MEMBERS")
+        members = []
+        for m in _MEMBER_RE.finditer(match.group("MEMBERS")):
+            kind_of = "NAME" if not (m.group()[0].isdigit() or m.group()[0] == "-") else "SIGNED_NUMBER"
+            members.append(Tree("enum_member", [_token(kind_of, text, offset + m.start(), offset + m.end())]))
+        kind, parts = "enum_type", [name, *members]
+    if match.group("OPTIONAL"):
+        parts.append(_token("OPTIONAL", text, *match.span("OPTIONAL")))
+    children = [_token("NAME", text, *match.span("NAME")), Tree(kind, parts)]
+    if match.group("DESCRIPTION"):
+        children.append(_token("DESCRIPTION", text, *match.span("DESCRIPTION")))
+    return Tree("field", children)
 
 
 def _fast(form: str, text: str) -> Tree | None:
@@ -127,7 +174,7 @@ def _fast(form: str, text: str) -> Tree | None:
     pattern = _FAST.get(form)
     match = pattern.match(text) if pattern else None
     if match is None:
-        return None
+        return _bracketed_field(text) if form == "field" else None
     if form == "name_list":
         return Tree(form, [_token("NAME", text, m.start(), m.end()) for m in _NAME_RE.finditer(text)])
     if form == "edge":
