@@ -194,10 +194,23 @@ def _reject_misspelt_sections(data: dict[str, Any], source: str) -> None:
         raise ConfigError(f"{source}: no [models.<alias>] table; define at least one model alias")
 
 
+def _known_keys() -> set[str]:
+    """Every key a table of the configuration may hold (for "did you mean")."""
+    keys: set[str] = set()
+    for model in (AliasConfig, TierConfig, RouterSettings, RuntimeConfig):
+        keys.update(model.model_fields)
+        keys.update(field.alias for field in model.model_fields.values() if field.alias)
+    return keys
+
+
 def _validation_message(exc: ValidationError, source: str) -> str:
     lines = [f"{source}: invalid configuration"]
     for err in exc.errors(include_url=False):
         where = ".".join(str(part) for part in err["loc"] if part != "[key]")
+        if err["type"] == "extra_forbidden":
+            key = str(err["loc"][-1]) if err["loc"] else "?"
+            lines.append(f"  {where}: unknown key '{key}'{_did_you_mean(key, _known_keys())}")
+            continue
         got = f" (got {err['input']!r})" if err["type"] not in ("value_error", "missing") else ""
         message = err["msg"].removeprefix("Value error, ") + got
         lines.append(f"  {where}: {message}" if where else f"  {message}")
