@@ -21,10 +21,9 @@ GOLDEN = REPO / "golden" / "openhands"  # the output folder of compiling specs/w
 
 @pytest.fixture
 def manager() -> PassManager:
-    """A pass manager with the openhands backend (built in once the lead lists it)."""
-    if backend_openhands.__name__ in DEFAULT_PLUGINS:
-        return PassManager.default()
-    return PassManager(plugins=[backend_openhands])
+    """The default pass manager; the openhands backend is one of the built-in plugins."""
+    assert backend_openhands.__name__ in DEFAULT_PLUGINS
+    return PassManager.default()
 
 
 @pytest.fixture
