@@ -101,7 +101,7 @@ def _usage_error(result: Any) -> None:
     """A run that could not start (bad input, a spec that does not check or cannot run, a bad
     config) is a usage error: exit 2 with the reason, and no empty cost table."""
     if not result.ok and not result.ledger and not result.steps and result.error_type in (
-        "ValueError", "SpecError", "ConfigError"
+        "ValueError", "SpecError", "NoGraph", "ConfigError"
     ):
         raise click.UsageError(result.error)
 
@@ -151,20 +151,19 @@ def test(specs: tuple[str, ...], cassettes: str | None, config: str | None) -> N
     holding. One line per example (PASS, FAIL, or SKIP for transcript examples, which have no
     Expect yet); a spec that does not check is one FAIL line; constitutions and components in a
     folder are passed over. The summary goes to stderr; exit 1 when anything failed."""
-    from agent_factory.compiler import check, spec_files
+    from agent_factory.compiler import spec_files
 
-    from .executor import SpecError, load_spec
+    from .executor import NoGraph, SpecError, load_spec
 
     files, missing = spec_files(list(specs))
     if missing or not files:
         raise click.UsageError(f"no spec files in {', '.join(missing or specs)}")
     failures = total = skipped = 0
     for path in files:
-        checked = check(path)
-        if checked.ok and checked.spec.kind not in ("agent", "team"):
-            continue  # a constitution or a component has no examples to run
         try:
-            spec, _ = load_spec(path)
+            spec, _ = load_spec(path)  # checked once here; each example's run reuses it
+        except NoGraph:
+            continue  # a constitution or a component has no examples to run
         except SpecError as exc:
             click.echo(f"FAIL {path}: {exc}")
             failures += 1

@@ -48,6 +48,10 @@ class SpecError(AgentRuntimeError):
     """The spec does not check clean (the message lists the diagnostics) or has no graph."""
 
 
+class NoGraph(SpecError):
+    """The spec checks clean but is not an Agent or Team (a Component or a Constitution)."""
+
+
 def run_spec(path_or_spec: str | Path | Spec, inputs: Mapping[str, Any] | str | None, **options: Any) -> RunResult:
     """Run a spec synchronously. Options: `config` (RuntimeConfig or a path to agent-factory.toml),
     `replay` / `record` (cassette directory), `thread`, `tier`, `checkpoint_db`, `on_event`
@@ -185,7 +189,7 @@ def _load_cached(path: str, _mtime: int) -> tuple[Spec, GraphPlan]:
     try:
         return checked.spec, plan_graph(checked.spec)
     except ValueError as exc:
-        raise SpecError(f"{path}: {exc}; only Agent and Team specs can run") from None
+        raise NoGraph(f"{path}: {exc}; only Agent and Team specs can run") from None
 
 
 def normalise_inputs(inputs: Mapping[str, Any] | str | None, plan: GraphPlan, *, resuming: bool = False,

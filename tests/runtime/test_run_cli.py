@@ -120,3 +120,10 @@ def test_resuming_an_unknown_thread_is_a_usage_error(tmp_path):
     result = _invoke(run, "specs/market_research.md", "--thread", "nosuch", "--checkpoint-db", str(tmp_path / "ck.sqlite"))
     assert result.exit_code == 2
     assert result.stderr.endswith("Error: no checkpointed run for thread 'nosuch'; start one with --input\n")
+
+
+def test_running_a_spec_without_a_graph_is_a_usage_error():
+    result = _invoke(run, "specs/constitution.md", "--input", "x")
+    assert result.exit_code == 2
+    assert result.stderr.endswith(
+        "Error: specs/constitution.md: a constitution spec has no graph; only Agent and Team specs can run\n")
