@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from .fetch import safe_fetch
 from .http_binding import UrlTemplate
 from .model import ToolError
+from .providers import pick_provider
 
 if TYPE_CHECKING:
     from .config import WebSearchConfig
@@ -134,15 +135,7 @@ def register_search_provider(name: str, factory: Callable[[WebSearchConfig], Sea
 
 def search_provider(ctx: ToolContext) -> SearchProvider:
     """The provider for this context: an override object, else the configured name."""
-    override = ctx.providers.get("web_search")
-    if override is not None:
-        return override
-    name = ctx.config.web_search.provider
-    factory = SEARCH_PROVIDERS.get(name)
-    if factory is None:
-        available = ", ".join(sorted(SEARCH_PROVIDERS))
-        raise ToolError(f"unknown web search provider '{name}'; available: {available}")
-    return factory(ctx.config.web_search)
+    return pick_provider(ctx, "web_search", SEARCH_PROVIDERS, ctx.config.web_search, "web search")
 
 
 async def web_search_tool(args: dict[str, Any], ctx: ToolContext) -> list[dict[str, str]]:

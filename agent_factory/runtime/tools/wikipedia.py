@@ -18,6 +18,7 @@ from urllib.parse import quote, urlencode
 
 from .fetch import safe_fetch
 from .model import ToolError
+from .providers import pick_provider
 
 if TYPE_CHECKING:
     from .config import WikipediaConfig
@@ -98,15 +99,7 @@ def register_wikipedia_provider(name: str, factory: Callable[[WikipediaConfig], 
 
 def wikipedia_provider(ctx: ToolContext) -> WikipediaProvider:
     """The provider for this context: an override object, else the configured name."""
-    override = ctx.providers.get("wikipedia")
-    if override is not None:
-        return override
-    name = ctx.config.wikipedia.provider
-    factory = WIKIPEDIA_PROVIDERS.get(name)
-    if factory is None:
-        available = ", ".join(sorted(WIKIPEDIA_PROVIDERS))
-        raise ToolError(f"unknown wikipedia provider '{name}'; available: {available}")
-    return factory(ctx.config.wikipedia)
+    return pick_provider(ctx, "wikipedia", WIKIPEDIA_PROVIDERS, ctx.config.wikipedia, "wikipedia")
 
 
 async def wikipedia_tool(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
