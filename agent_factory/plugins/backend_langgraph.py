@@ -29,10 +29,10 @@ from agent_factory.compiler.plan import GraphPlan, PlanBranch, plan_graph
 from agent_factory.compiler.provenance import header_lines
 from agent_factory.plugins.backend_ir import ir_json
 from agent_factory.plugins.templates import render
+from agent_factory.runtime.generated import IR_FILE  # the file a generated module loads
 
 TARGET = "langgraph"
 MODULE_FILE = "graph.py"
-IR_FILE = "spec.ir.json"
 CONFIG_FILE = "langgraph.json"
 PYTHON_VERSION = "3.12"
 

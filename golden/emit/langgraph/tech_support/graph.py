@@ -4,22 +4,19 @@
 # constitution-sha256: 65b3d36a49af5cb14e4d47df0585043065c77b6fb62c9ed01e936e130029494c
 """Tech Support: the LangGraph graph of the agent spec specs/tech_support.md.
 
-`build(runtime=None)` returns the graph as a LangGraph `StateGraph` (not compiled), its nodes
-made by the runtime's node factories from `PLAN` and the spec in the sibling `spec.ir.json`.
-`graph` (what langgraph.json names) is `make_graph()`: the graph compiled with the default
-runtime, built on first access so that importing this module needs no runtime configuration.
 `PLAN` is the compiler's `plan_graph(spec)` written out; each line names its spec position.
+`build(runtime=None)` returns the graph as a LangGraph `StateGraph` (not compiled), its nodes made
+by the runtime's node factories from `PLAN` and the spec in the sibling `spec.ir.json`; `graph`
+(what langgraph.json names) is `make_graph()`, compiled with the default runtime on first access,
+so importing this module needs no runtime configuration.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-from agent_factory.compiler.ir import Spec
 from agent_factory.compiler.plan import GraphPlan, PlanEdge, PlanNode
+from agent_factory.runtime.generated import graph_module, spec_beside
 
-SPEC = Spec.model_validate(json.loads(Path(__file__).with_name("spec.ir.json").read_text(encoding="utf-8"))["spec"])
+SPEC = spec_beside(__file__)
 
 PLAN = GraphPlan(
     spec_path="specs/tech_support.md",
@@ -64,22 +61,4 @@ PLAN = GraphPlan(
     max_iterations={},
 )
 
-
-def build(runtime=None):
-    """The uncompiled `StateGraph` of this spec; `runtime` as `build_graph` takes it (None: the default)."""
-    from agent_factory.runtime.graph import build_graph  # here, so importing this module needs no runtime
-
-    return build_graph(PLAN, SPEC, runtime)
-
-
-def make_graph():
-    """The graph compiled with the default runtime: what `graph` is."""
-    return build().compile()
-
-
-def __getattr__(name: str):
-    # `graph` is made on first access: building it needs the runtime (models, tools, budgets).
-    if name == "graph":
-        graph = globals()["graph"] = make_graph()
-        return graph
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+build, make_graph, __getattr__ = graph_module(PLAN, SPEC, globals())
