@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .diagnostics import CODES, Diagnostic, Severity, has_errors, make
+from .diagnostics import CODES, Diagnostic, Severity, article, has_errors, make
 from .document import parse_document
 from .hookspecs import hookimpl
 from .ir import Spec
@@ -126,10 +126,10 @@ def compile(
     if skip_other_kinds and backend is not None:
         kind = result.spec.kind
         if kind not in backend.features:
-            result.skipped = f"the `{target}` target does not compile {_article(kind)} {kind}"
+            result.skipped = f"the `{target}` target does not compile {article(kind)} {kind}"
             return result, {}
         if kind in backend.opt_in_kinds and result.spec.meta.target != target:
-            result.skipped = f"{_article(kind)} {kind} compiles to `{target}` only when its front matter says `target: {target}`"
+            result.skipped = f"{article(kind)} {kind} compiles to `{target}` only when its front matter says `target: {target}`"
             return result, {}
     if backend is not None and target != result.spec.meta.target:  # the spec's own target was checked already
         problems = [d for batch in manager.hook.af_check_target(spec=result.spec, backend=backend) for d in batch or ()]
@@ -143,10 +143,6 @@ def compile(
         result.diagnostics.append(_internal(error, str(path)))
         result.spec = None
         return result, {}
-
-
-def _article(word: str) -> str:
-    return "an" if word[:1] in "aeiou" else "a"
 
 
 def _read(path: str | Path) -> tuple[str, Diagnostic | None]:

@@ -175,6 +175,11 @@ def make(code: str, message: str, span: Span, hint: str | None = None, related: 
     return Diagnostic(code=code, severity=severity, message=message, span=span, hint=hint, related=tuple(related))
 
 
+def article(word: str) -> str:
+    """`a` or `an` before `word` (by its first letter; enough for the words messages use)."""
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
 def did_you_mean(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | None:
     """A `did you mean` hint naming the closest candidate, or None when nothing is close."""
     lowered = {c.lower(): c for c in candidates}

@@ -8,7 +8,7 @@ from collections import Counter
 from decimal import Decimal
 
 from agent_factory.compiler import hookimpl
-from agent_factory.compiler.diagnostics import Collector, Related, did_you_mean
+from agent_factory.compiler.diagnostics import Collector, Related, article, did_you_mean
 from agent_factory.compiler.ir import FieldDecl, ModelConfig, Spec, TypeRef
 from agent_factory.compiler.literals import LiteralError, duration_seconds, money, number
 from agent_factory.compiler.passes import CompileContext, Pass, PassResult
@@ -56,9 +56,8 @@ def sections(spec: Spec, out: Collector) -> None:
             continue
         seen[ref.key] = ref
         if ref.key not in allowed:
-            article = "an" if spec.kind[0] in "aeiou" else "a"
-            out.add("W013", f"{article} {spec.kind} does not use a `{ref.title}` section; it is ignored", ref.span,
-                    hint=f"sections of {article} {spec.kind}: " + ", ".join(sorted(allowed)))
+            out.add("W013", f"{article(spec.kind)} {spec.kind} does not use a `{ref.title}` section; it is ignored", ref.span,
+                    hint=f"sections of {article(spec.kind)} {spec.kind}: " + ", ".join(sorted(allowed)))
     if spec.kind != "constitution" and (spec.purpose is None or not spec.purpose.text.strip()):
         span = spec.purpose.span if spec.purpose else spec.span.model_copy(update={"end_line": 1, "end_column": 2})
         what = "is empty" if spec.purpose else "is missing"

@@ -15,6 +15,8 @@ import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from agent_factory.compiler.diagnostics import article
+
 from .model import ToolError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -77,11 +79,7 @@ def forbidden_reason(address: IPAddress) -> str | None:
         ("reserved", address.is_reserved),
         ("non-public", not address.is_global),
     )
-    return next((f"{_article(label)} {label} address" for label, hit in checks if hit), None)
-
-
-def _article(word: str) -> str:
-    return "an" if word[0] in "aeiou" else "a"
+    return next((f"{article(label)} {label} address" for label, hit in checks if hit), None)
 
 
 def _embedded_ipv4(address: IPAddress) -> tuple[str, ipaddress.IPv4Address] | None:
