@@ -66,7 +66,7 @@ def run(spec: Spec, ctx: CompileContext) -> PassResult:
         return PassResult(diagnostics=tuple(out.items))
     # `extends:` adds a constitution; it never takes the spec out from under the one above it
     chain = [found]
-    above = nearest(ctx.path)
+    above = nearest(ctx.path) if spec.meta.extends else None  # without extends, `found` is the nearest
     if above is not None and above.resolve() != found.resolve():
         chain.append(above)
     merged = spec
