@@ -94,3 +94,28 @@ def test_openhands_compiles_agents_from_a_folder_only_when_they_ask_for_it(tmp_p
     assert (f"skipped {ROOT / 'specs' / 'billing.md'}: an agent compiles to `openhands` only when its front matter "
             "says `target: openhands`") in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["webhook-signer"]
+
+
+def test_every_registered_command_loads_under_its_own_name():
+    import click
+
+    from agent_factory.cli import COMMANDS
+
+    context = click.Context(main)
+    assert main.list_commands(context) == sorted(COMMANDS)
+    for name in COMMANDS:
+        command = main.get_command(context, name)
+        assert isinstance(command, click.Command) and command.name == name
+
+
+def test_version_imports_no_command_module():
+    import subprocess
+    import sys
+
+    probe = ("import sys\nfrom agent_factory.cli import main\ntry:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+             "print(sorted(m for m in sys.modules if m.startswith('agent_factory')))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.splitlines() == [
+        "agent-factory, version 0.1.0",
+        "['agent_factory', 'agent_factory.cli', 'agent_factory.cli.exit', 'agent_factory.cli.lazy']",
+    ]

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from agent_factory.compiler import PassManager, check, compile, plan_graph
 from agent_factory.compiler.provenance import header_lines
-from agent_factory.graph_cli import graph
+from agent_factory.cli.graph import graph
 from agent_factory.plugins import backend_mermaid
 from agent_factory.plugins.capabilities import ALL_FEATURES
 

@@ -8,7 +8,7 @@ import re
 import pytest
 from conftest import REPO
 
-from agent_factory.codegen.commands import codegen
+from agent_factory.cli.codegen import codegen
 from agent_factory.codegen.report import Report
 
 DOC = (REPO / "docs" / "codegen.md").read_text(encoding="utf-8")

@@ -20,7 +20,7 @@ BLOCKED = textwrap.dedent(
             return None
 
     sys.meta_path.insert(0, BlockOpenHands())
-    from agent_factory.codegen.commands import codegen
+    from agent_factory.cli.codegen import codegen
     codegen(sys.argv[1:], prog_name="agent-factory codegen")
     """
 )

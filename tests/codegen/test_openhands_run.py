@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from conftest import STUB_KEY_ENV
 from specs import component
 
-from agent_factory.codegen.commands import codegen
+from agent_factory.cli.codegen import codegen
 from agent_factory.codegen.llm_config import LLMSettings
 from agent_factory.codegen.runner import run_job
 from agent_factory.testing import StubLLM, error, reply, scripted

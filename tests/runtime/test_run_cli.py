@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from agent_factory.runtime import commands
+from agent_factory.cli import run as commands
 
 run, brainfart, cli_test = commands.run, commands.brainfart, commands.test
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from agent_factory.cost_cli import cost as cost_command
+from agent_factory.cli.cost import cost as cost_command
 from agent_factory.plugins import cost
 from agent_factory.testing.plugins import compile_with_plugins
 
@@ -159,7 +159,7 @@ def test_the_estimate_does_not_import_litellm():
 def test_cost_of_a_component_is_a_usage_error():
     from click.testing import CliRunner
 
-    from agent_factory.cost_cli import cost
+    from agent_factory.cli.cost import cost
 
     root = __import__("pathlib").Path(__file__).resolve().parents[2]
     result = CliRunner().invoke(cost, [str(root / "specs" / "webhook_signer.md")])

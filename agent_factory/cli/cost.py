@@ -1,6 +1,6 @@
 """`agent-factory cost SPEC`: the static worst-case cost table of an Agent spec.
 
-Wired into the CLI with `main.add_command(cost)` (see agent_factory/cli.py).
+Registered in `agent_factory.cli.COMMANDS`.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ import json
 import sys
 
 import click
+
+from .exit import Exit
 
 
 @click.command()
@@ -23,10 +25,9 @@ def cost(spec: str, fmt: str) -> None:
     Prices come from agent-factory.toml or litellm's bundled cost map (offline). Exit 1 when the
     spec has errors or is not an Agent. See docs/plugins.md ("The cost estimate").
     """
-    from .cli import Exit
-    from .compiler import check
-    from .compiler.render import render_text
-    from .plugins.cost import as_dict, estimate, render_table
+    from agent_factory.compiler import check
+    from agent_factory.compiler.render import render_text
+    from agent_factory.plugins.cost import as_dict, estimate, render_table
 
     result = check(spec)
     if not result.ok:

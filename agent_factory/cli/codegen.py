@@ -9,26 +9,21 @@ from __future__ import annotations
 
 import sys
 from decimal import Decimal, InvalidOperation
-from enum import IntEnum
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from .errors import CodegenError
-from .report import Report
+from agent_factory.codegen.errors import CodegenError
+
+from .exit import Exit
+
+if TYPE_CHECKING:
+    from agent_factory.codegen.report import Report
 
 FORMAT = click.Choice(["text", "json"])
 JOB_ARG = click.Path(exists=True, path_type=Path)
 WORKSPACE = click.Path(file_okay=False, path_type=Path)
-
-
-class Exit(IntEnum):
-    """Process exit codes (the same values as `agent_factory.cli.Exit`)."""
-
-    OK = 0
-    FAILED = 1
-    USAGE = 2
 
 
 @click.group()
@@ -60,9 +55,9 @@ def run(job: Path, workspace: Path, model, alias, config_path, base_url, api_key
     evidence (acceptance results, the files that quote it), the overall status and the cost.
     Needs the optional extra: pip install 'agent-factory[openhands]'.
     """
-    from .job import load_job
-    from .llm_config import load_runtime_config, resolve_llm, run_budget
-    from .runner import run_job
+    from agent_factory.codegen.job import load_job
+    from agent_factory.codegen.llm_config import load_runtime_config, resolve_llm, run_budget
+    from agent_factory.codegen.runner import run_job
 
     try:
         loaded, _task = load_job(job)
@@ -87,7 +82,7 @@ def verify(job: Path, workspace: Path, report_path: Path | None, fmt: str) -> No
     Fails when a command fails, and when the workspace was generated from another version of
     the spec than the job's (its .agent-factory/job.json records the spec hash).
     """
-    from .verify import verify_job
+    from agent_factory.codegen.verify import verify_job
 
     try:
         report, path = verify_job(job, workspace, report_path=report_path)
@@ -123,7 +118,7 @@ def _finish(report: Report, path: Path, fmt: str) -> None:
         click.echo(path.read_text(encoding="utf-8"), nl=False)
     else:
         click.echo(summary(report, path))
-    sys.exit(Exit.OK if report.status == "pass" else Exit.FAILED)
+    sys.exit(Exit.OK if report.status == "pass" else Exit.ERRORS)
 
 
 def summary(report: Report, path: Path) -> str:

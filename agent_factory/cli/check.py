@@ -1,46 +1,23 @@
-"""The `agent-factory` command line. It calls only the compiler's public functions."""
+"""`agent-factory check` and `agent-factory compile`: the compiler's diagnostics and backends.
+
+Both take files and folders (searched recursively for `*.md`) and use only the compiler's
+public functions.
+"""
 
 from __future__ import annotations
 
-import re
 import sys
-from enum import IntEnum
 from pathlib import Path
 
 import click
 
-from . import __version__
-
-
-class Exit(IntEnum):
-    """Process exit codes, the same for every command."""
-
-    OK = 0
-    ERRORS = 1
-    USAGE = 2
-
+from .exit import Exit
 
 FORMATS = click.Choice(["text", "json", "sarif"])
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, "--version", prog_name="agent-factory")
-def main() -> None:
-    """Compile Markdown agent specs into checked, budgeted, testable agents.
-
-    \b
-    Typical use:
-      agent-factory new "Market Research"     scaffold a commented spec
-      agent-factory check specs/              report every problem, with file:line:col
-      agent-factory compile specs/ -o out     write the compiled artifacts
-
-    Exit codes: 0 clean (warnings allowed), 1 problems found, 2 usage error.
-    Set AGENT_FACTORY_TRACE_HOOKS=1 to trace every plugin hook call on stderr.
-    """
-
-
 def _expand(paths: tuple[str, ...]) -> list[Path]:
-    from .compiler import spec_files
+    from agent_factory.compiler import spec_files
 
     files, missing = spec_files(list(paths))
     for path in missing:
@@ -57,7 +34,7 @@ def _expand(paths: tuple[str, ...]) -> list[Path]:
 
 
 def _report(results, fmt: str) -> None:
-    from .compiler.render import render_json, render_sarif, render_text
+    from agent_factory.compiler.render import render_json, render_sarif, render_text
 
     diagnostics = [d for r in results for d in r.diagnostics]
     if fmt == "json":
@@ -83,7 +60,7 @@ def _progress(files: list[Path]):
         yield from bar
 
 
-@main.command()
+@click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True, help="Output format of the diagnostics.")
 def check(paths: tuple[str, ...], fmt: str) -> None:
@@ -93,20 +70,14 @@ def check(paths: tuple[str, ...], fmt: str) -> None:
     a caret under the problem and a `help:` line. `--format json` prints a list of objects,
     `--format sarif` a SARIF 2.1.0 log for code-scanning tools. See docs/diagnostics.md.
     """
-    from .compiler import check as check_file
+    from agent_factory.compiler import check as check_file
 
     results = [check_file(path) for path in _progress(_expand(paths))]
     _report(results, fmt)
     sys.exit(Exit.OK if all(r.ok for r in results) else Exit.ERRORS)
 
 
-def _backend_names() -> list[str]:
-    from .compiler import PassManager
-
-    return sorted(PassManager.default().backends())
-
-
-@main.command("compile")
+@click.command("compile")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--target", "-t", default="ir", show_default=True,
               help="What to emit: ir (the typed IR as JSON), langgraph (graph.py + langgraph.json per agent), "
@@ -123,7 +94,7 @@ def compile_cmd(paths: tuple[str, ...], target: str, out_dir: str, check_only: b
     Output is deterministic: compiling twice gives identical bytes, and every generated file
     starts with its provenance (spec path, spec SHA-256, constitution SHA-256, compiler version).
     """
-    from .compiler import PassManager, compile as compile_file
+    from agent_factory.compiler import PassManager, compile as compile_file
 
     backends = PassManager.default().backends()
     if list_targets:
@@ -160,44 +131,3 @@ def compile_cmd(paths: tuple[str, ...], target: str, out_dir: str, check_only: b
         click.echo(f"stale or edited by hand: {destination} (run `agent-factory compile` to regenerate)", err=True)
     failed = not all(r.ok for r in results) or bool(stale)
     sys.exit(Exit.ERRORS if failed else Exit.OK)
-
-
-@main.command()
-@click.argument("name")
-@click.option("--kind", type=click.Choice(["agent", "team", "component"]), default="agent", show_default=True,
-              help="What the spec describes.")
-@click.option("--output", "-o", "output", type=click.Path(dir_okay=False),
-              help="File to write (default: specs/<name>.md if a specs/ folder exists, else ./<name>.md).")
-def new(name: str, kind: str, output: str | None) -> None:
-    """Scaffold a commented spec that checks clean, ready to edit."""
-    from .scaffold import scaffold
-
-    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-    if not slug:
-        raise click.UsageError(f"the name {name!r} has no letters or digits; give the spec a name such as \"Market Research\"")
-    target = Path(output) if output else (Path("specs") if Path("specs").is_dir() else Path(".")) / f"{slug}.md"
-    if target.exists():
-        click.echo(f"error: {target} already exists; choose another name or --output", err=True)
-        sys.exit(Exit.USAGE)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(scaffold(name, kind), encoding="utf-8")
-    click.echo(f"wrote {target}; check it with: agent-factory check {target}")
-    member = target.parent / "general.md"
-    if kind == "team" and not member.exists():
-        # the team's default member, so the new team checks clean as it is
-        member.write_text(scaffold("General", "agent"), encoding="utf-8")
-        click.echo(f"wrote {member} (the team's first member)")
-
-
-def _add_commands() -> None:
-    from .codegen.commands import codegen
-    from .cost_cli import cost
-    from .graph_cli import graph
-    from .runtime.commands import brainfart, run, test
-
-    for command in (run, test, brainfart, cost, graph):
-        main.add_command(command)
-    main.add_command(codegen)
-
-
-_add_commands()

@@ -1,7 +1,7 @@
 """`agent-factory graph SPEC`: the graph of an Agent or Team spec, as a Mermaid flowchart or
 as plain text.
 
-Wired into the CLI with `main.add_command(graph)` (see agent_factory/cli.py). The Mermaid text
+Registered in `agent_factory.cli.COMMANDS`. The Mermaid text
 is the `mermaid` target's output, the same as `compile --target mermaid` writes.
 """
 
@@ -10,6 +10,8 @@ from __future__ import annotations
 import sys
 
 import click
+
+from .exit import Exit
 
 GRAPH_KINDS = ("agent", "team")
 
@@ -24,9 +26,8 @@ def graph(spec: str, fmt: str) -> None:
     Each node and edge names the spec line it comes from. Exit 1 when the spec has errors or
     has no graph (Component and Constitution specs).
     """
-    from .cli import Exit
-    from .compiler import check, emit, plan_graph
-    from .compiler.render import render_text
+    from agent_factory.compiler import check, emit, plan_graph
+    from agent_factory.compiler.render import render_text
 
     result = check(spec)
     if not result.ok:

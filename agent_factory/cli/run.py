@@ -1,4 +1,4 @@
-"""The `run`, `test` and `brainfart` commands (added to the `agent-factory` group by cli.py).
+"""The `run`, `test` and `brainfart` commands (registered in `agent_factory.cli.COMMANDS`).
 
 - `run SPEC --input TEXT|JSON`: runs a spec; prints outputs, guard results and the cost table,
   a progress line per step on stderr (`--stream`: every node's update as it happens);
@@ -7,7 +7,7 @@
 - `brainfart "idea"`: the shipped Brain Fart Checker on one idea (offline when its cassettes
   hold the idea, else live).
 
-Exit codes are cli.py's: 0 ok, 1 a run or an example failed, 2 usage error.
+Exit codes are `Exit`'s: 0 ok, 1 a run or an example failed, 2 usage error.
 """
 
 from __future__ import annotations
@@ -19,14 +19,10 @@ from typing import Any
 
 import click
 
+from .exit import Exit
+
 TIERS = click.Choice(["free", "pro", "enterprise"])
 BRAINFART_SPEC = "brain_fart_checker.md"
-
-
-def _exit(name: str) -> None:
-    from agent_factory.cli import Exit  # imported late: cli.py imports this module while it loads
-
-    sys.exit(Exit[name])
 
 
 def _progress(stream: bool):
@@ -81,7 +77,7 @@ def run(spec: str, input_: str | None, config: str | None, replay: str | None, r
     docs/tools.md). --replay and --record cannot be combined. Exit codes: 0 the run succeeded,
     1 it failed (the reason is printed first), 2 usage errors (bad input, a spec that cannot run).
     """
-    from .executor import run_spec
+    from agent_factory.runtime.executor import run_spec
 
     if replay and record:
         raise click.UsageError("give --replay or --record, not both")
@@ -94,7 +90,7 @@ def run(spec: str, input_: str | None, config: str | None, replay: str | None, r
     click.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False, default=str) if fmt == "json"
                else result.render_text())
     if not result.ok:
-        _exit("ERRORS")
+        sys.exit(Exit.ERRORS)
 
 
 def _usage_error(result: Any) -> None:
@@ -116,8 +112,8 @@ def cassette_dir(spec_path: Path) -> Path:
 
 def run_example(spec_path: Path, example: Any, cassettes: Path, config: str | None) -> tuple[bool | None, str]:
     """Run one example offline; (passed — None when it was not run —, what happened)."""
-    from .evaluate import EvaluationError, evaluate
-    from .executor import run_spec
+    from agent_factory.runtime.evaluate import EvaluationError, evaluate
+    from agent_factory.runtime.executor import run_spec
 
     if example.expect is None:
         return None, "not run: transcript examples have no Expect to check yet"
@@ -153,7 +149,7 @@ def test(specs: tuple[str, ...], cassettes: str | None, config: str | None) -> N
     folder are passed over. The summary goes to stderr; exit 1 when anything failed."""
     from agent_factory.compiler import spec_files
 
-    from .executor import NoGraph, SpecError, load_spec
+    from agent_factory.runtime.executor import NoGraph, SpecError, load_spec
 
     files, missing = spec_files(list(specs))
     if missing or not files:
@@ -181,7 +177,7 @@ def test(specs: tuple[str, ...], cassettes: str | None, config: str | None) -> N
     tail = f", {skipped} skipped" if skipped else ""
     click.echo(f"{total - failures - skipped} passed, {failures} failed{tail}", err=True)
     if failures:
-        _exit("ERRORS")
+        sys.exit(Exit.ERRORS)
 
 
 # ---------------------------------------------------------------- brainfart
@@ -206,7 +202,7 @@ def brainfart(idea: str, config: str | None, fmt: str) -> None:
     Offline when the shipped cassettes hold answers for IDEA (the spec's examples and "A to-do
     list app with reminders"); any other idea runs live, which needs provider keys
     (ANTHROPIC_API_KEY, PERPLEXITY_API_KEY) and a web_search provider (docs/tools.md)."""
-    from .executor import run_spec
+    from agent_factory.runtime.executor import run_spec
 
     spec = shipped_spec(BRAINFART_SPEC)
     if not spec.is_file():
@@ -224,7 +220,5 @@ def brainfart(idea: str, config: str | None, fmt: str) -> None:
     click.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False, default=str) if fmt == "json"
                else result.render_text())
     if not result.ok:
-        _exit("ERRORS")
+        sys.exit(Exit.ERRORS)
 
-
-COMMANDS = (run, test, brainfart)
