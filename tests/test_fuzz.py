@@ -91,6 +91,30 @@ def test_parse_expression_never_raises(source: str) -> None:
     assert all(d.span.line == 3 and d.span.column >= 5 for d in errors)
 
 
+CONTINUED = "# Agent: X\n\n## Purpose\nP.\n\n## Inputs\n- query: str\n\n## Outputs\n- answer: str\n  continued\n"
+
+
+def test_an_error_in_a_continuation_line_points_into_that_line() -> None:
+    # the item's lines are parsed joined; the error used to land at 11:15, past the end of `- answer: str`
+    [diag] = check_text(CONTINUED, "billing.md").diagnostics
+    assert (diag.code, diag.message, str(diag.span), diag.span.end_column) == (
+        "E020", "malformed output field: unexpected `continued`", "billing.md:11:3", 4)
+
+
+def test_a_check_continued_on_the_next_line_is_located_on_that_line() -> None:
+    text = CONTINUED.replace("  continued\n", "\n## Invariants\n1. **INV-001 A:** MUST be short.\n  `check: len(answerz) < 10`\n")
+    [diag] = check_text(text, "x.md").diagnostics
+    assert (diag.code, diag.message, str(diag.span), diag.span.end_column) == ("E300", "unknown field `answerz`", "x.md:14:15", 22)
+
+
+def test_a_placeholder_in_a_continued_inline_prompt_is_located_on_its_own_line(tmp_path: Path) -> None:
+    spec = tmp_path / "x.md"
+    spec.write_text(CONTINUED.replace("  continued\n", "\n## Workflow\n### answer\n- llm: simple\n- prompt: hi\n"
+                                      "  there {nope} ok\n- outputs: answer\n"), encoding="utf-8")
+    [diag] = check(spec).diagnostics
+    assert (diag.code, str(diag.span), diag.span.end_column) == ("E305", f"{spec}:16:9", 15)
+
+
 def _stable_specs() -> list[Path]:
     return [*SHIPPED, *VALID_GOLDEN]
 

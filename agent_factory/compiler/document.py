@@ -13,6 +13,7 @@ from functools import lru_cache
 from lark import Lark, Token, Tree
 
 from .lexer import LexResult, TokenListLexer, lex
+from .span import Origin
 
 _HEADING_TEXT = re.compile(r"^ {0,3}#{1,6}[ \t]*(.*?)[ \t]*#*[ \t]*$")
 _BULLET_TEXT = re.compile(r"^( {0,3}(?:[-*+]|(\d{1,9})[.)])[ \t]*)")
@@ -51,6 +52,18 @@ class Item:
     def full_text(self) -> str:
         """First line and continuation lines joined with single spaces."""
         return " ".join([self.text, *(c.value.strip() for c in self.conts)]).strip()
+
+    def origin(self, file: str) -> Origin:
+        """Where each character of `full_text()` is in the file (continuations on their own lines)."""
+        parts = [(self.text, self.line, self.column)]
+        parts += [(c.value.strip(), c.line, len(c.value) - len(c.value.lstrip()) + 1) for c in self.conts]
+        joined = " ".join(text for text, _, _ in parts)
+        index = -(len(joined) - len(joined.lstrip()))  # full_text() strips what an empty first line leaves
+        pieces = []
+        for text, line, column in parts:
+            pieces.append((index, line, column))
+            index += len(text) + 1
+        return Origin(file, tuple(pieces))
 
 
 Element = Item | Token

@@ -11,7 +11,7 @@ from lark import Token
 from . import ir
 from .document import Element, Item, RawSection, RawSubsection
 from .lines import first, parse_line
-from .span import Span
+from .span import Origin, Span
 
 if TYPE_CHECKING:
     from .transform import Transformer
@@ -46,7 +46,8 @@ class ExampleBuilder:
         group = _GROUPS.get(title.lower())
         if group:
             return [e for e in (self.example(t, s, group, body) for t, s, body in self.split(sub)) if e]
-        parsed = parse_line("example_head", title, self.t.file, sub.heading.line, sub.heading.column, "E082", "example heading")
+        parsed = parse_line("example_head", title, Origin.at(self.t.file, sub.heading.line, sub.heading.column), "E082",
+                            "example heading")
         mark = first(parsed.tree, "EXAMPLE_MARK") if parsed.tree is not None else None
         if mark is None:
             self.t.diags.add("E082", f"example heading `{title}` does not say whether the example must pass or be rejected",
@@ -81,17 +82,17 @@ class ExampleBuilder:
             if isinstance(element, Token) and element.type == "FENCE":
                 values["transcript"] = _transcript(element.value)
                 continue
-            text, line, column = self.line_of(element)
+            text, origin = self.line_of(element)
             label = _LABEL.match(text)
             if label:
                 rest = text[label.end():].strip()
-                rest_column = column + label.end() + (len(text[label.end():]) - len(text[label.end():].lstrip()))
+                rest_origin = origin.shifted(label.end() + len(text[label.end():]) - len(text[label.end():].lstrip()))
                 if label.group(1).lower() == "input":
                     collecting_fields = not rest
                     self.input(rest, fields, values)
                 else:
                     collecting_fields = False
-                    values["expect"] = self.expect(rest, line, rest_column, span)
+                    values["expect"] = self.expect(rest, rest_origin, span)
             elif collecting_fields and _FIELD.match(text.lstrip("-*+ ")):
                 key, value = _FIELD.match(text.lstrip("-*+ ")).groups()
                 fields.append((key, value.strip()))
@@ -110,11 +111,12 @@ class ExampleBuilder:
             return None
         return ir.Example(span=span, title=title, expected=expected, **values)
 
-    def line_of(self, element: Element) -> tuple[str, int, int]:
+    def line_of(self, element: Element) -> tuple[str, Origin]:
+        """An element's text and where its characters are in the file."""
         if isinstance(element, Item):
-            return element.full_text(), element.line, element.column
+            return element.full_text(), element.origin(self.t.file)
         stripped = element.value.lstrip()
-        return stripped.rstrip(), element.line, len(element.value) - len(stripped) + 1
+        return stripped.rstrip(), Origin.at(self.t.file, element.line, len(element.value) - len(stripped) + 1)
 
     def input(self, rest: str, fields: list[tuple[str, str]], values: dict[str, object]) -> None:
         match = _FIELD.match(rest)
@@ -123,19 +125,18 @@ class ExampleBuilder:
         elif rest:
             values["input"] = rest
 
-    def expect(self, rest: str, line: int, column: int, span: Span) -> ir.Expression | None:
+    def expect(self, rest: str, origin: Origin, span: Span) -> ir.Expression | None:
         if not rest:
-            self.t.diags.add("E082", "`**Expect:**` has no condition", Span.point(self.t.file, line, column),
+            self.t.diags.add("E082", "`**Expect:**` has no condition", origin.span(0, 1),
                              hint='write an expression such as `verdict == "KILL"` or `contains "agent"`')
             return None
         shorthand = _SHORTHAND.match(rest)
         if not shorthand:
-            return self.t.expression(rest, line, column)
-        literal_column = column + rest.index(shorthand.group(2))
-        literal = self.t.expression(shorthand.group(2), line, literal_column)
+            return self.t.expression(rest, origin)
+        literal = self.t.expression(shorthand.group(2), origin.shifted(rest.index(shorthand.group(2))))
         if literal is None:
             return None
-        where = Span.point(self.t.file, line, column, len(rest))
+        where = origin.span(0, len(rest))
         node: ir.Expr = ir.Binary(span=where, op="contains", left=ir.Path(span=where, parts=(self.primary_output,)), right=literal.tree)
         if shorthand.group(1):
             node = ir.Unary(span=where, op="not", operand=node)

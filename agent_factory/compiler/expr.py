@@ -12,7 +12,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from . import ir
 from .diagnostics import Diagnostic, make
 from .literals import duration_seconds
-from .span import Span, balance_end
+from .span import Origin, Span, balance_end
 
 FUNCTIONS = ("len",)
 
@@ -31,13 +31,15 @@ def _parser() -> Lark:
     return Lark.open("grammar/expr.lark", rel_to=__file__, parser="lalr")
 
 
-def parse_expression(source: str, span: Span) -> tuple[ir.Expression | None, list[Diagnostic]]:
-    """Parse `source`, which starts at `span.line`:`span.column` of `span.file`.
+def parse_expression(source: str, where: Span | Origin) -> tuple[ir.Expression | None, list[Diagnostic]]:
+    """Parse `source`, which starts at `where` (a span's start, or the origin of each character
+    when the source was joined from continued lines).
 
     Returns the expression (or None) and the syntax diagnostics (E100), never raises."""
     text = source.strip()
-    offset = span.column + (len(source) - len(source.lstrip()))
-    base = Span.point(span.file, span.line, offset, max(len(text), 1))
+    origin = where if isinstance(where, Origin) else Origin.at(where.file, where.line, where.column)
+    origin = origin.shifted(len(source) - len(source.lstrip()))
+    base = origin.span(0, len(text))
     if not text:
         return None, [make("E100", "expected an expression, found nothing", base, hint="write a condition such as `len(sources) >= 1`")]
     tree = _fast_tree(text)
@@ -45,8 +47,8 @@ def parse_expression(source: str, span: Span) -> tuple[ir.Expression | None, lis
         try:
             tree = _parser().parse(text)
         except UnexpectedInput as error:
-            return None, [_syntax_error(error, text, base)]
-    builder = _Builder(base, text)
+            return None, [_syntax_error(error, text, origin)]
+    builder = _Builder(origin, base, text)
     node = builder.build(tree)
     if builder.errors:
         return None, builder.errors
@@ -119,7 +121,7 @@ def _path(text: str, start: int, end: int) -> Tree | None:
     return Tree("path", names)
 
 
-def _syntax_error(error: UnexpectedInput, text: str, base: Span) -> Diagnostic:
+def _syntax_error(error: UnexpectedInput, text: str, origin: Origin) -> Diagnostic:
     column = getattr(error, "column", None)
     if isinstance(error, UnexpectedEOF) or column in (None, -1):
         column = len(text) + 1
@@ -132,7 +134,8 @@ def _syntax_error(error: UnexpectedInput, text: str, base: Span) -> Diagnostic:
             label = None
     message = f"expression syntax error at {found}"
     hint = label or _expected_hint(error)
-    where = Span.point(base.file, base.line, base.column + column - 1, max(len(found.strip("`")) if found.startswith("`") else 1, 1))
+    width = max(len(found.strip("`")) if found.startswith("`") else 1, 1)
+    where = origin.span(column - 1, column - 1 + width)
     return make("E100", message, where, hint=hint)
 
 
@@ -203,7 +206,8 @@ def _expected_hint(error: UnexpectedInput) -> str | None:
 class _Builder:
     """Turns the Lark tree into IR nodes with spans in the spec file."""
 
-    def __init__(self, base: Span, text: str) -> None:
+    def __init__(self, origin: Origin, base: Span, text: str) -> None:
+        self.origin = origin
         self.base = base
         self.text = text
         self.errors: list[Diagnostic] = []
@@ -216,13 +220,10 @@ class _Builder:
             if not leaves:  # `[]`: the brackets are not kept in the tree
                 return self.base
             first_token, last_token = leaves[0], leaves[-1]
-        line = self.base.line
         end_index = last_token.end_column - 1
         if not isinstance(item, Token):
             end_index = balance_end(self.text, first_token.column - 1, end_index)
-        start = self.base.column + first_token.column - 1
-        end = self.base.column + end_index
-        return Span(file=self.base.file, line=line, column=start, end_line=line, end_column=max(end, start + 1))
+        return self.origin.span(first_token.column - 1, end_index)
 
     def build(self, tree: Tree | Token) -> ir.Expr:
         handler = getattr(self, "_" + str(tree.data))

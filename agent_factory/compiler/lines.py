@@ -9,7 +9,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from .diagnostics import Diagnostic, make
-from .span import Span, balance_end
+from .span import Origin, Span, balance_end
 
 FORMS = (
     "setting", "title", "meta_line", "field", "invariant", "tool", "binding", "edge", "name_list",
@@ -48,31 +48,36 @@ def _parser() -> Lark:
 
 
 class LineParse:
-    """The result of parsing a line: `tree` or `error`, and the position the text started at."""
+    """The result of parsing a line: `tree` or `error`, and where the text came from."""
 
-    __slots__ = ("tree", "error", "file", "line", "column", "text")
+    __slots__ = ("tree", "error", "origin", "text")
 
-    def __init__(self, tree: Tree | None, error: Diagnostic | None, file: str, line: int, column: int, text: str = "") -> None:
+    def __init__(self, tree: Tree | None, error: Diagnostic | None, origin: Origin, text: str = "") -> None:
         self.text = text
         self.tree = tree
         self.error = error
-        self.file = file
-        self.line = line
-        self.column = column
+        self.origin = origin
+
+    @property
+    def file(self) -> str:
+        return self.origin.file
+
+    @property
+    def line(self) -> int:
+        return self.origin.line
 
     def span(self, item: Token | Tree) -> Span:
         """The span of a token or subtree in the spec file."""
         first_token, last_token = _bounds(item)
         if first_token is None:  # a rule that matched nothing has no position
-            return Span.point(self.file, self.line, self.column)
+            return self.origin.span(0, 1)
         first_index = first_token.column - 1
         end_index = balance_end(self.text, first_index, last_token.end_column - 1) if isinstance(item, Tree) else last_token.end_column - 1
-        start = self.column + first_index
-        end = self.column + end_index
-        return Span(file=self.file, line=self.line, column=start, end_line=self.line, end_column=max(end, start + 1))
+        return self.origin.span(first_index, end_index)
 
-    def column_of(self, item: Token) -> int:
-        return self.column + item.column - 1
+    def origin_of(self, item: Token, skip: int = 0) -> Origin:
+        """Where the text of `item`, after its first `skip` characters, came from."""
+        return self.origin.shifted(item.column - 1 + skip)
 
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_-]*+"  # possessive: Lark's lexer never gives characters back
@@ -206,19 +211,19 @@ def _fast(form: str, text: str) -> Tree | None:
     return Tree(form, [_token(name, text, *match.span(name)) for name in pattern.groupindex if match.group(name)])
 
 
-def parse_line(form: str, text: str, file: str, line: int, column: int, code: str, what: str) -> LineParse:
-    """Parse `text` (found at `file:line:column`) as `form`; a syntax error becomes `code`."""
+def parse_line(form: str, text: str, origin: Origin, code: str, what: str) -> LineParse:
+    """Parse `text` (whose characters come from `origin`) as `form`; a syntax error becomes `code`."""
     tree = _fast(form, text)
     if tree is not None:
-        return LineParse(tree, None, file, line, column, text)
+        return LineParse(tree, None, origin, text)
     try:
         tree = _parser().parse(text, start=form)
     except UnexpectedInput as error:
-        return LineParse(None, _error(error, form, text, file, line, column, code, what), file, line, column, text)
-    return LineParse(tree, None, file, line, column, text)
+        return LineParse(None, _error(error, form, text, origin, code, what), origin, text)
+    return LineParse(tree, None, origin, text)
 
 
-def _error(error: UnexpectedInput, form: str, text: str, file: str, line: int, column: int, code: str, what: str) -> Diagnostic:
+def _error(error: UnexpectedInput, form: str, text: str, origin: Origin, code: str, what: str) -> Diagnostic:
     offset = getattr(error, "column", -1)
     if isinstance(error, UnexpectedEOF) or offset in (None, -1) or (
         isinstance(error, UnexpectedToken) and error.token.type == "$END"
@@ -229,7 +234,7 @@ def _error(error: UnexpectedInput, form: str, text: str, file: str, line: int, c
         found = f"`{error.token.value}`"
     else:
         found = f"`{text[error.pos_in_stream]}`"
-    where = Span.point(file, line, column + offset - 1)
+    where = origin.span(offset - 1, offset)
     return make(code, f"malformed {what}: unexpected {found}", where, hint=f"expected {SHAPES[form]}")
 
 

@@ -20,7 +20,7 @@ from .document import Element, Heading, Item, RawDocument, RawSection, RawSubsec
 from .expr import parse_expression
 from .lines import LineParse, first, parse_line, tokens
 from .literals import LiteralError, duration_seconds, money, number
-from .span import Span
+from .span import Origin, Span
 
 # canonical section key for each accepted H2 title (lower-cased, spaces folded)
 SECTION_KEYS = {
@@ -88,16 +88,21 @@ class Transformer:
                     end_column=element.end_column or len(value) + 1)
 
     def parse(self, form: str, text: str, line: int, column: int, code: str, what: str) -> LineParse:
-        result = parse_line(form, text, self.file, line, column, code, what)
+        """Parse `text`, found at `line`:`column`, as `form`."""
+        return self.parse_at(form, text, Origin.at(self.file, line, column), code, what)
+
+    def parse_at(self, form: str, text: str, origin: Origin, code: str, what: str) -> LineParse:
+        """Parse `text`, whose characters come from `origin`, as `form`."""
+        result = parse_line(form, text, origin, code, what)
         if result.error:
             self.diags.extend([result.error])
         return result
 
     def parse_item(self, form: str, item: Item, code: str, what: str) -> LineParse:
-        return self.parse(form, item.full_text(), item.line, item.column, code, what)
+        return self.parse_at(form, item.full_text(), item.origin(self.file), code, what)
 
-    def expression(self, source: str, line: int, column: int) -> ir.Expression | None:
-        node, errors = parse_expression(source, Span.point(self.file, line, column, max(len(source), 1)))
+    def expression(self, source: str, origin: Origin) -> ir.Expression | None:
+        node, errors = parse_expression(source, origin)
         self.diags.extend(errors)
         return node
 
@@ -167,7 +172,7 @@ class Transformer:
         """`**Status:** DRAFT` under the title (the original project's form)."""
         if not isinstance(element, Token) or element.type != "TEXT" or not element.value.startswith("**"):
             return None
-        parsed = parse_line("meta_line", element.value.strip(), self.file, element.line, 1, "E003", "metadata line")
+        parsed = parse_line("meta_line", element.value.strip(), Origin.at(self.file, element.line, 1), "E003", "metadata line")
         if parsed.tree is None:
             return None
         key = first(parsed.tree, "BOLD_KEY").value.strip("*: ").lower()
@@ -182,7 +187,7 @@ class Transformer:
             self.diags.add("E005", "the spec has no title saying what it is", Span.point(self.file, line, 1),
                            hint="start the document with a title such as `# Agent: Market Research`")
             return None
-        parsed = parse_line("title", heading.title, self.file, heading.line, heading.column, "E005", "title")
+        parsed = parse_line("title", heading.title, Origin.at(self.file, heading.line, heading.column), "E005", "title")
         if parsed.tree is None:
             word = heading.title.split(":")[0].strip()
             guess = did_you_mean(word, ["Agent", "Team", "Component", "Constitution"])
@@ -310,7 +315,7 @@ class Transformer:
         expression = None
         if check:
             inner = check.value[len("`check:"):-1]
-            expression = self.expression(inner, item.line, parsed.column_of(check) + len("`check:"))
+            expression = self.expression(inner, parsed.origin_of(check, skip=len("`check:")))
         return ir.Invariant(
             span=parsed.span(head or modality or text), id=inv_id, id_given=given, title=title,
             modality=" ".join(modality.value.split()) if modality else None,
@@ -351,7 +356,7 @@ class Transformer:
 
     def binding(self, token: Token, parsed: LineParse) -> ir.ToolBinding | None:
         inner = token.value.strip()[1:-1]
-        result = self.parse("binding", inner, parsed.line, parsed.column_of(token) + 1, "E051", "tool binding")
+        result = self.parse_at("binding", inner, parsed.origin_of(token, skip=1), "E051", "tool binding")
         if result.tree is None:
             return None
         kind = (first(result.tree, "HTTP_KIND") or first(result.tree, "OTHER_KIND")).value.rstrip(":")
@@ -445,7 +450,7 @@ class Transformer:
             return None
         lists = [c for c in parsed.tree.children if isinstance(c, Tree)]
         condition = first(parsed.tree, "EXPR_TEXT")
-        when = self.expression(condition.value, element.line, parsed.column_of(condition)) if condition else None
+        when = self.expression(condition.value, parsed.origin_of(condition)) if condition else None
         return ir.Edge(
             span=parsed.span(parsed.tree), sources=tuple(t.value for t in lists[0].children),
             targets=tuple(t.value for t in lists[1].children), when=when,
@@ -474,21 +479,21 @@ class Transformer:
             setting = self.step_setting(element)
             if setting is None:
                 continue
-            key, value, value_column, setting_span, element_line = setting
+            key, value, value_origin, setting_span = setting
             if key in STEP_KINDS:
                 kinds.append((key, value.strip(), setting_span))
             elif key == "prompt":
                 if value.strip():
                     values["prompt"] = value.strip()
-                    values["prompt_span"] = Span.point(self.file, element_line, value_column, len(value.strip()))
+                    values["prompt_span"] = value_origin.span(0, len(value.strip()))
                 else:
                     pending_prompt = setting_span
             elif key in ("outputs", "tools"):
-                names = self.parse("name_list", value, element_line, value_column, "E070", f"`{key}` list")
+                names = self.parse_at("name_list", value, value_origin, "E070", f"`{key}` list")
                 if names.tree is not None:
                     values[key] = tuple(t.value for t in names.tree.children)
             elif key == "args":
-                values["args"] = self.step_args(value, element_line, value_column)
+                values["args"] = self.step_args(value, value_origin)
             elif key == "max_iterations":
                 if value.strip().isdigit() and int(value) > 0:
                     values["max_iterations"] = int(value)
@@ -511,31 +516,32 @@ class Transformer:
         kind, target, _ = kinds[0]
         return ir.Step(span=span, name=name, kind=kind, target=target, **values)
 
-    def step_setting(self, element: Element) -> tuple[str, str, int, Span, int] | None:
+    def step_setting(self, element: Element) -> tuple[str, str, Origin, Span] | None:
+        """A step's `key: value` line: the key, the value, where the value is, the key's span."""
         if isinstance(element, Item):
-            text, line, column = element.full_text(), element.line, element.column
+            text, origin = element.full_text(), element.origin(self.file)
         elif isinstance(element, Token) and element.type == "TEXT":
             stripped = element.value.lstrip()
-            text, line, column = stripped.rstrip(), element.line, len(element.value) - len(stripped) + 1
+            text, origin = stripped.rstrip(), Origin.at(self.file, element.line, len(element.value) - len(stripped) + 1)
         else:
             self.not_understood(element, "step", "step setting")
             return None
-        parsed = self.parse("setting", text, line, column, "E070", "step setting")
+        parsed = self.parse_at("setting", text, origin, "E070", "step setting")
         if parsed.tree is None:
             return None
         key = first(parsed.tree, "KEY")
         value = first(parsed.tree, "VALUE")
-        value_column = parsed.column_of(value) if value else column + len(text)
-        return key.value.lower(), value.value if value else "", value_column, parsed.span(key), line
+        value_origin = parsed.origin_of(value) if value else origin.shifted(len(text))
+        return key.value.lower(), value.value if value else "", value_origin, parsed.span(key)
 
-    def step_args(self, text: str, line: int, column: int) -> tuple[ir.StepArg, ...]:
-        parsed = self.parse("args", text, line, column, "E075", "step argument list")
+    def step_args(self, text: str, origin: Origin) -> tuple[ir.StepArg, ...]:
+        parsed = self.parse_at("args", text, origin, "E075", "step argument list")
         if parsed.tree is None:
             return ()
         out = []
         for arg in parsed.tree.children:
             name, expr_token = arg.children
-            value = self.expression(expr_token.value, line, parsed.column_of(expr_token))
+            value = self.expression(expr_token.value, parsed.origin_of(expr_token))
             if value is not None:
                 out.append(ir.StepArg(span=parsed.span(name), name=name.value, value=value))
         return tuple(out)
@@ -561,7 +567,7 @@ class Transformer:
             verdict = first(parsed.tree, "NAME")
             message = first(parsed.tree, "QUOTED")
             condition = first(parsed.tree, "RULE_EXPR")
-            when = self.expression(condition.value, element.line, parsed.column_of(condition)) if condition else None
+            when = self.expression(condition.value, parsed.origin_of(condition)) if condition else None
             if condition and when is None:
                 continue
             rules.append(ir.Rule(span=parsed.span(verdict), verdict=verdict.value, when=when,
@@ -642,7 +648,7 @@ class Transformer:
                 if not isinstance(element, Item):
                     self.not_understood(element, section.heading.title, "checkbox")
                     continue
-                parsed = parse_line("criterion", element.full_text(), self.file, element.line, element.column, "W015", "criterion")
+                parsed = parse_line("criterion", element.full_text(), element.origin(self.file), "W015", "criterion")
                 if parsed.tree is None:
                     text = element.full_text()
                     done = False

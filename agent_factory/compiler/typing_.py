@@ -222,6 +222,38 @@ def prompt_span(span: Span, inline: bool, line_index: int, column_index: int, le
     return Span.point(span.file, span.line + 1 + line_index, column_index + 1, length)
 
 
+def placeholder_spans(prompt: str, span: Span, sha256: str) -> Iterator[tuple[str, Span]]:
+    """Each `{name}` placeholder of a step's prompt (whose span is `span`) with its own span.
+
+    A fenced prompt starts on the line below its fence; an inline prompt at `span`, and one
+    continued over several lines is joined with spaces, so its placeholders are found in the
+    source lines themselves (or, when the compiled text is not on disk, shown at the prompt)."""
+    first_line = source_line(span.file, span.line, sha256)
+    single = span.end_line == span.line
+    fenced = first_line.lstrip().startswith(("```", "~~~")) if first_line else (not single and "\n" in prompt)
+    if fenced or single:
+        for name, line, column in placeholders(prompt):
+            yield name, prompt_span(span, not fenced, line, column, len(name) + 2)
+        return
+    line, column = span.line, span.column - 1
+    for name, _line, _column in placeholders(prompt):
+        found = _find_from(span, "{" + name + "}", line, column, sha256)
+        if found is None:
+            yield name, Span.point(span.file, span.line, span.column, len(name) + 2)
+            continue
+        line, column = found.line, found.end_column - 1
+        yield name, found
+
+
+def _find_from(span: Span, text: str, line: int, column: int, sha256: str) -> Span | None:
+    """The first `text` at or after `line`:`column` (0-based column) up to `span.end_line`."""
+    for number in range(line, span.end_line + 1):
+        at = source_line(span.file, number, sha256).find(text, column if number == line else 0)
+        if at >= 0:
+            return Span.point(span.file, number, at + 1, len(text))
+    return None
+
+
 @lru_cache(maxsize=64)
 def _lines(path: str, stamp: int, sha256: str) -> tuple[str, ...]:
     try:

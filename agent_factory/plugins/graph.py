@@ -13,7 +13,7 @@ from agent_factory.compiler import hookimpl
 from agent_factory.compiler.diagnostics import Collector
 from agent_factory.compiler.ir import Edge, Spec, Workflow
 from agent_factory.compiler.passes import CompileContext, Pass, PassResult
-from agent_factory.compiler.typing_ import END, START, Flow, flow, placeholders, prompt_span, type_env, word_span
+from agent_factory.compiler.typing_ import END, START, Flow, flow, placeholder_spans, type_env, word_span
 
 _ARROW = " → "
 
@@ -183,13 +183,11 @@ def before_use(spec: Spec, out: Collector) -> None:
     for step in wf.steps:
         if not step.prompt or step.prompt_span is None or step.name not in reached:
             continue
-        inline = step.prompt_span.end_line == step.prompt_span.line
-        for name, line, column in placeholders(step.prompt):
+        for name, where in placeholder_spans(step.prompt, step.prompt_span, spec.sha256):
             value = name.split(".")[0]
             if value in env.steps and "." in name:
                 value = name.split(".")[1]
             if value in env.written and value not in env.inputs and value not in avail["in"].get(step.name, set()):
-                where = prompt_span(step.prompt_span, inline, line, column, len(name) + 2)
                 _report(wf, avail, env.written[value], value, step.name, f"`{{{name}}}` in the prompt of `{step.name}`", where, out)
     for edge in wf.edges:
         if edge.when is None:

@@ -19,7 +19,7 @@ from agent_factory.compiler.ir import Binary, Call, Expression, ListExpr, Litera
 from agent_factory.compiler.passes import CompileContext, Pass, PassResult
 from agent_factory.compiler.span import Span
 from agent_factory.compiler.typing_ import (
-    ANY, BOOL, FLOAT, INT, STR, Ty, TypeEnv, ancestors, placeholders, prompt_span, source_line, tool_arg_types, type_env,
+    ANY, BOOL, FLOAT, INT, STR, Ty, TypeEnv, ancestors, placeholder_spans, placeholders, source_line, tool_arg_types, type_env,
 )
 from agent_factory.plugins.names import tool_params, tool_registry
 
@@ -295,10 +295,8 @@ def prompt(spec: Spec, step: Step, env: TypeEnv, out: Collector) -> None:
         # No entry yet: the graph pass reports that (E400); judge names only, not order.
         before = set(env.steps) - {step.name}
     available = {*env.inputs, *(o for s in before for o in env.steps.get(s, ()))}
-    inline = step.prompt_span.end_line == step.prompt_span.line
-    for name, line, column in placeholders(step.prompt):
+    for name, where in placeholder_spans(step.prompt, step.prompt_span, spec.sha256):
         head = name.split(".")[0]
-        where = prompt_span(step.prompt_span, inline, line, column, len(name) + 2)
         if head in available or (head in before and "." in name and name.split(".")[1] in env.steps.get(head, ())):
             continue
         writers = env.written.get(head, [])
