@@ -2,8 +2,9 @@
 
 For each hop: parse the URL (http/https only, no credentials), pin the host to one
 address with `netpolicy.pin_address`, connect to that address while sending the original
-`Host` header and TLS server name, read at most `max_response_bytes`, and follow redirects
-by hand so each new target is checked again. Proxies from the environment are ignored:
+`Host` header and TLS server name, read at most `max_response_bytes` (compressed bodies are
+also decoded under that cap, see `decoding`), and follow redirects by hand so each new target
+is checked again. Proxies from the environment are ignored:
 a proxy would resolve the name itself and undo the pinning.
 
 httpx is imported inside the functions so that importing the tool registry stays cheap.
@@ -11,12 +12,14 @@ httpx is imported inside the functions so that importing the tool registry stays
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .decoding import DecodedTooLarge, DecodeError, decode_body, encodings
 from .model import ToolError
 from .netpolicy import ALLOW_HINT, AllowList, Refused, pin_address
 
@@ -103,7 +106,8 @@ async def safe_fetch(
 def _first_hop(
     url: str, method: str, headers: Mapping[str, str] | None, json_body: Any, user_agent: str
 ) -> _Hop:
-    """The first request, with our User-Agent and no compression (so the size cap is real)."""
+    """The first request, with our User-Agent, asking for no compression (a server that
+    compresses anyway is decoded under the size cap, see `_read_capped`)."""
     import json
 
     import httpx
@@ -201,17 +205,26 @@ def _pinned_request(hop: _Hop, address) -> tuple[httpx.URL, dict[str, str], dict
 
 
 async def _read_capped(response: httpx.Response, limit: int, url: httpx.URL) -> bytes:
-    """The body, refusing as soon as it (or its declared length) passes `limit` bytes."""
+    """The body, refusing as soon as its raw bytes (or their declared length) pass `limit`;
+    a compressed body is then decoded in bounded chunks, in a thread, under the same limit."""
     declared = response.headers.get("content-length", "")
-    too_big = ToolError(f"response from {url} is larger than the limit of {limit} bytes")
+    too_big = f"response from {url} is larger than the limit of {limit} bytes"
     if declared.isdigit() and int(declared) > limit:
-        raise too_big
+        raise ToolError(too_big)
     body = bytearray()
-    async for chunk in response.aiter_bytes():
+    async for chunk in response.aiter_raw():  # raw: httpx would decode without any bound
         body += chunk
         if len(body) > limit:
-            raise too_big
-    return bytes(body)
+            raise ToolError(too_big)
+    coding = response.headers.get("content-encoding", "")
+    if not body or not encodings(coding):
+        return bytes(body)
+    try:
+        return await asyncio.to_thread(decode_body, bytes(body), coding, limit)
+    except DecodedTooLarge as exc:
+        raise ToolError(f"{too_big}: {exc} (content-encoding: {coding})") from None
+    except DecodeError as exc:
+        raise ToolError(f"cannot decode the response from {url}: {exc}") from None
 
 
 def _redirected(hop: _Hop, status: int, location: str) -> _Hop:
