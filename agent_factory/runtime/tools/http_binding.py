@@ -1,7 +1,7 @@
 """`http:` bindings: `(http: GET https://api.example.com/items/{item_id})`.
 
 Arguments named in the URL template fill it, URL-encoded (a value can never add a path
-segment or a query parameter). The other arguments go in the query string for GET, HEAD
+segment or a query parameter), and `.` or `..` as a path value is refused. The other arguments go in the query string for GET, HEAD
 and DELETE, and in a JSON body for POST, PUT and PATCH. Placeholders are refused in the
 scheme and host: the spec author chooses the server, never the model. Requests go
 through `safe_fetch`, so the SSRF policy applies to bindings too.
@@ -53,8 +53,18 @@ class UrlTemplate:
         return cls(text, names)
 
     def fill(self, values: Mapping[str, Any]) -> str:
-        """The URL with every placeholder replaced by its value, percent-encoded."""
-        return _PLACEHOLDER.sub(lambda match: quote(as_text(values[match.group(1)]), safe=""), self.text)
+        """The URL with every placeholder replaced by its value, percent-encoded. `.` and `..`
+        are refused in the path: encoding leaves them as they are, and the server would read
+        them as "this folder" and "the parent folder" (`/api/{id}/info` with `..` is `/info`)."""
+        path_end = len(re.split(r"[?#]", self.text, maxsplit=1)[0])
+        return _PLACEHOLDER.sub(lambda match: self._value(match, values, path_end), self.text)
+
+    @staticmethod
+    def _value(match: re.Match[str], values: Mapping[str, Any], path_end: int) -> str:
+        name, text = match.group(1), as_text(values[match.group(1)])
+        if text in (".", "..") and match.start() < path_end:
+            raise ToolError(f"argument '{name}' may not be {text!r}: it would change the path of the URL")
+        return quote(text, safe="")
 
 
 def as_text(value: Any) -> str:

@@ -33,29 +33,54 @@ class Refused(ToolError):
 
 @dataclass(frozen=True)
 class AllowList:
-    """Host names and IP networks that may be reached although they are not public."""
+    """Host `names` and IP `networks` that may be reached although they are not public, each
+    with the one port it is allowed on, or None for any port."""
 
-    names: frozenset[str] = frozenset()
-    networks: tuple[IPNetwork, ...] = ()
+    names: frozenset[tuple[str, int | None]] = frozenset()
+    networks: tuple[tuple[IPNetwork, int | None], ...] = ()
 
     @classmethod
     def parse(cls, entries: Iterable[str]) -> AllowList:
-        """Entries are IP addresses, CIDR networks (`10.0.0.0/8`, `::1/128`) or host names."""
-        names: set[str] = set()
-        networks: list[IPNetwork] = []
+        """Entries are IP addresses, CIDR networks (`10.0.0.0/8`, `::1/128`) or host names, each
+        optionally with a port (`127.0.0.1:8080`, `[::1]:8080`, `intranet.example:443`)."""
+        names: set[tuple[str, int | None]] = set()
+        networks: list[tuple[IPNetwork, int | None]] = []
         for entry in entries:
-            text = entry.strip().strip("[]")
-            if not text:
-                raise ValueError("allow_hosts entries must not be empty")
+            host, port = _split_port(entry)
             try:
-                networks.append(ipaddress.ip_network(text, strict=False))
+                networks.append((ipaddress.ip_network(host, strict=False), port))
             except ValueError:
-                names.add(_normal_host(text))
+                names.add((_normal_host(host), port))
         return cls(frozenset(names), tuple(networks))
 
-    def permits(self, host: str, address: IPAddress) -> bool:
-        """Whether `address`, reached through `host`, is explicitly allowed."""
-        return _normal_host(host) in self.names or any(address in network for network in self.networks)
+    def permits(self, host: str, address: IPAddress, port: int | None = None) -> bool:
+        """Whether `address` on `port`, reached through `host`, is explicitly allowed."""
+        name = _normal_host(host)
+        if (name, None) in self.names or (name, port) in self.names:
+            return True
+        return any(address in network and allowed in (None, port) for network, allowed in self.networks)
+
+
+def _split_port(entry: str) -> tuple[str, int | None]:
+    """An allow_hosts entry as (host or network, port or None); `ValueError` names a bad entry."""
+    text = entry.strip()
+    if not text:
+        raise ValueError("allow_hosts entries must not be empty")
+    if text.startswith("["):  # [IPv6] or [IPv6]:port
+        host, closed, rest = text[1:].partition("]")
+        if not closed or (rest and not rest.startswith(":")):
+            raise ValueError(f"allow_hosts entry {entry!r} is not '[address]' or '[address]:port'")
+        return host, _port(rest[1:], entry) if rest else None
+    if text.count(":") == 1:  # name:port or IPv4:port; more colons are a bare IPv6 address
+        host, _, port = text.partition(":")
+        return host, _port(port, entry)
+    return text, None
+
+
+def _port(text: str, entry: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ValueError(f"allow_hosts entry {entry!r} has an invalid port {text!r} (expected 1-65535)")
+    return int(text)
 
 
 def _normal_host(host: str) -> str:
@@ -122,7 +147,7 @@ async def pin_address(host: str, port: int, allow: AllowList, resolver=None) -> 
             raise ToolError(f"cannot resolve host '{host}': no addresses")
     for address in addresses:
         reason = forbidden_reason(address)
-        if reason and not allow.permits(host, address):
+        if reason and not allow.permits(host, address, port):
             shown = display(address)
             subject = f"{shown} is" if literal is not None else f"{host} resolves to {shown},"
             raise Refused(f"{subject} {reason}")

@@ -68,6 +68,21 @@ def test_values_are_percent_encoded_so_they_cannot_change_the_path():
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("value", ["..", "."])
+async def test_dot_segments_are_refused_as_path_values(bound, local_server, allowed_ctx, value):
+    spec = bound(local_server.url + "/api/{id}/info")
+    result = await spec.invoke({"id": value}, allowed_ctx)
+    assert result.error == f"argument 'id' may not be '{value}': it would change the path of the URL"
+    assert local_server.requests == []
+
+
+def test_dot_segments_are_fine_in_the_query_and_inside_longer_values():
+    template = UrlTemplate.parse("https://h.example/files/{name}?dir={dir}")
+    assert template.fill({"name": "...", "dir": ".."}) == "https://h.example/files/...?dir=.."
+    assert template.fill({"name": "a..b", "dir": "."}) == "https://h.example/files/a..b?dir=."
+
+
+@pytest.mark.anyio
 async def test_get_fills_the_template_and_sends_the_rest_as_query(bound, local_server, allowed_ctx):
     spec = bound(local_server.url + "/echo/{item_id}?lang={lang}")
     result = await spec.invoke({"item_id": "a b/c", "lang": "fr", "page": 2, "tags": ["x", "y"]}, allowed_ctx)

@@ -46,11 +46,48 @@ def test_addresses_are_judged_by_what_they_reach(address, reason):
 
 def test_allow_list_takes_addresses_networks_and_names():
     allow = AllowList.parse(["127.0.0.1", "10.0.0.0/8", "[::1]", "Intranet.Example."])
-    assert allow.names == frozenset({"intranet.example"})
-    assert [str(net) for net in allow.networks] == ["127.0.0.1/32", "10.0.0.0/8", "::1/128"]
+    assert allow.names == frozenset({("intranet.example", None)})
+    assert [(str(net), port) for net, port in allow.networks] == [
+        ("127.0.0.1/32", None), ("10.0.0.0/8", None), ("::1/128", None)]
     assert allow.permits("x.test", ipaddress.ip_address("10.9.8.7"))
     assert allow.permits("INTRANET.example", ipaddress.ip_address("192.168.0.5"))
     assert not allow.permits("x.test", ipaddress.ip_address("192.168.0.5"))
+
+
+def test_allow_list_entries_with_a_port_allow_that_port_only():
+    allow = AllowList.parse(["127.0.0.1:8080", "[::1]:9000", "intranet.example:443", "10.0.0.0/8:5432"])
+    loopback, v6, private = (ipaddress.ip_address(a) for a in ("127.0.0.1", "::1", "10.1.2.3"))
+    assert allow.permits("127.0.0.1", loopback, 8080)
+    assert not allow.permits("127.0.0.1", loopback, 8081)
+    assert allow.permits("::1", v6, 9000) and not allow.permits("::1", v6, 80)
+    assert allow.permits("Intranet.Example", private, 443) and not allow.permits("intranet.example", private, 80)
+    assert allow.permits("db.test", private, 5432) and not allow.permits("db.test", private, 22)
+
+
+@pytest.mark.parametrize("entry, message", [
+    ("127.0.0.1:http", "allow_hosts entry '127.0.0.1:http' has an invalid port 'http' (expected 1-65535)"),
+    ("host.test:0", "allow_hosts entry 'host.test:0' has an invalid port '0' (expected 1-65535)"),
+    ("[::1", "allow_hosts entry '[::1' is not '[address]' or '[address]:port'"),
+])
+def test_a_bad_port_in_the_allow_list_is_a_config_error(entry, message):
+    with pytest.raises(ValidationError) as caught:
+        HttpConfig(allow_hosts=(entry,))
+    assert message in str(caught.value)
+
+
+@pytest.mark.anyio
+async def test_a_redirect_to_another_port_of_an_allowed_address_is_refused(local_server):
+    from agent_factory.runtime.tools import ToolConfig, ToolContext, safe_fetch
+
+    ctx = ToolContext(ToolConfig(timeout_s=5, http=HttpConfig(allow_hosts=(f"127.0.0.1:{local_server.port}",))))
+    assert (await safe_fetch(f"{local_server.url}/echo", ctx)).status == 200
+    other = f"http://127.0.0.1:{local_server.port + 1}/x"
+    with pytest.raises(Refused) as caught:
+        await safe_fetch(f"{local_server.url}/redirect?to={other}", ctx)
+    assert str(caught.value) == (
+        f"refused to follow the redirect from {local_server.url}/redirect?to={other} to {other}: "
+        "127.0.0.1 is a loopback address; add the host or its network to [tools.http] allow_hosts to allow it"
+    )
 
 
 def test_an_empty_allow_list_entry_is_a_config_error():
@@ -74,6 +111,20 @@ async def test_a_name_with_any_private_answer_is_refused():
     with pytest.raises(Refused) as caught:
         await pin_address("mixed.test", 443, AllowList(), resolve)
     assert str(caught.value) == "mixed.test resolves to 10.0.0.7, a private address"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("answers, private", [
+    (("1.1.1.1", "192.168.1.5"), "192.168.1.5, a private address"),
+    (("93.184.215.14", "fd00::7"), "fd00::7, a private address"),
+    (("8.8.8.8", "9.9.9.9", "127.0.0.2"), "127.0.0.2, a loopback address"),
+])
+async def test_a_private_answer_after_public_ones_is_refused(answers, private):
+    # the private address sorts after the public one, so checking only the pinned (first)
+    # address would let this name through
+    with pytest.raises(Refused) as caught:
+        await pin_address("mixed.test", 443, AllowList(), _resolver(*answers))
+    assert str(caught.value) == f"mixed.test resolves to {private}"
 
 
 @pytest.mark.anyio
