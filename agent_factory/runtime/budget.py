@@ -3,7 +3,10 @@
 `Budget` works by reservation, like the platform's quotas: before a call its worst case is
 reserved (refused when spent + reserved + worst case would pass the maximum), after the call the
 reservation is settled at the real cost. Parallel branches of a graph therefore cannot together
-overrun. `CostLedger` keeps one `Attempt` per try, successful or not. `compare_costs` prices a
+overrun. A nested run (an `agent:` step, a Team member) gets a `child()` budget: every reservation
+is held in the child and in each of its ancestors at once, so the whole run tree shares one purse
+and N parallel children cannot spend N times it. `CostLedger` keeps one `Attempt` per try,
+successful or not. `compare_costs` prices a
 finished run's tokens on the dearest model of its tier, for the CLI's cost table.
 """
 
@@ -20,7 +23,7 @@ from .config import RuntimeConfig
 from .errors import BudgetExceeded, ConfigError
 from .pricing import ZERO, PriceBook
 
-Outcome = Literal["ok", "replayed", "error", "timeout", "refused", "unavailable"]
+Outcome = Literal["ok", "replayed", "error", "timeout", "refused", "unavailable", "cancelled", "rejected"]
 SERVED: frozenset[str] = frozenset({"ok", "replayed"})
 
 
@@ -29,9 +32,12 @@ class Attempt:
     """One try of one alias for one step.
 
     `outcome`: `ok` (answered), `replayed` (served from a cassette), `error`/`timeout` (the provider
-    failed), `refused` (over budget, never sent), `unavailable` (its API key is not set, never sent).
+    failed), `refused` (over budget, never sent), `unavailable` (its API key is not set, never sent),
+    `cancelled` (stopped in flight, e.g. a failing sibling branch; charged its worst case, since the
+    provider may bill it), `rejected` (the reported usage was impossible; charged its worst case).
     `tokens_in`/`tokens_out` are the provider's usage, `cost` the real cost, `estimate` the worst
     case reserved before the call, `latency_s` wall time, `error` the failure's message.
+    `overrun` flags an answer whose usage went past what was reserved (the run is stopped).
     """
 
     step: str
@@ -45,6 +51,7 @@ class Attempt:
     estimate: Decimal = ZERO
     latency_s: float = 0.0
     error: str = ""
+    overrun: bool = False
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready dict (money as strings, never floats)."""
@@ -90,20 +97,26 @@ class Reservation:
         self._budget, self.estimate, self._open = budget, estimate, True
 
     def settle(self, actual: Decimal) -> None:
-        """Release the hold and charge `actual` (zero for a failed call)."""
+        """Release the hold and charge `actual` (zero for a failed call) to the budget and its ancestors."""
         if self._open:
             self._open = False
             self._budget._settle(self.estimate, actual)
 
 
 class Budget:
-    """The run's spending limit (`maximum`, None for unlimited), what is `spent` and what is `reserved`."""
+    """The run's spending limit (`maximum`, None for unlimited), what is `spent` and what is `reserved`.
 
-    def __init__(self, maximum: Decimal | None = None) -> None:
+    A budget made with `child()` is a nested run's: its own limit applies, and every reservation
+    and charge is also held in and charged to its `parent` (and theirs), under one lock for the
+    whole tree, so a child can never spend more than any ancestor has left.
+    """
+
+    def __init__(self, maximum: Decimal | None = None, *, parent: Budget | None = None) -> None:
         self.maximum = maximum
+        self.parent = parent
         self.spent = ZERO
         self.reserved = ZERO
-        self._lock = threading.Lock()
+        self._lock: threading.Lock = parent._lock if parent is not None else threading.Lock()
 
     @classmethod
     def for_run(cls, model: ModelConfig | None, config: RuntimeConfig, tier: str | None = None) -> Budget:
@@ -114,24 +127,42 @@ class Budget:
         set_limits = [limit for limit in limits if limit is not None]
         return cls(min(set_limits) if set_limits else None)
 
+    def child(self, maximum: Decimal | None) -> Budget:
+        """The budget of a nested run with its own limit `maximum` (None: only the ancestors' limits)."""
+        return Budget(maximum, parent=self)
+
+    def _lineage(self) -> list[Budget]:
+        chain, budget = [], self
+        while budget is not None:
+            chain.append(budget)
+            budget = budget.parent
+        return chain
+
     @property
     def remaining(self) -> Decimal | None:
-        """What may still be reserved (None when unlimited)."""
-        return None if self.maximum is None else self.maximum - self.spent - self.reserved
+        """What may still be reserved here: the least any budget of the lineage has left (None when unlimited)."""
+        with self._lock:
+            left = [b.maximum - b.spent - b.reserved for b in self._lineage() if b.maximum is not None]
+        return min(left) if left else None
 
     def reserve(self, estimate: Decimal, *, step: str, alias: str) -> Reservation:
-        """Hold `estimate` for a call, or raise `BudgetExceeded` if that would pass the maximum."""
+        """Hold `estimate` for a call here and in every ancestor, or raise `BudgetExceeded` (naming
+        the limit that would be passed, the nearest first) and hold nothing."""
         with self._lock:
-            committed = self.spent + self.reserved
-            if self.maximum is not None and committed + estimate > self.maximum:
-                raise BudgetExceeded(step, alias, estimate, committed, self.maximum, "run")
-            self.reserved += estimate
+            lineage = self._lineage()
+            for budget in lineage:
+                committed = budget.spent + budget.reserved
+                if budget.maximum is not None and committed + estimate > budget.maximum:
+                    raise BudgetExceeded(step, alias, estimate, committed, budget.maximum, "run")
+            for budget in lineage:
+                budget.reserved += estimate
         return Reservation(self, estimate)
 
     def _settle(self, estimate: Decimal, actual: Decimal) -> None:
         with self._lock:
-            self.reserved -= estimate
-            self.spent += actual
+            for budget in self._lineage():
+                budget.reserved -= estimate
+                budget.spent += actual
 
 
 # ---------------------------------------------------------------- what the run would have cost

@@ -56,6 +56,32 @@ class BudgetExceeded(AgentRuntimeError):
         super().__init__(f"step '{step}': call refused, {detail}")
 
 
+class UsageRejected(AgentRuntimeError):
+    """A provider (or a cassette) reported usage no call can have: a negative or non-integer token
+    count. The call is charged its reserved worst case and the run stops."""
+
+    def __init__(self, step: str, alias: str, detail: str, source: str, charged: Decimal) -> None:
+        self.step, self.alias, self.charged = step, alias, charged
+        super().__init__(
+            f"step '{step}': '{alias}' reported impossible usage ({detail}) {source}; "
+            f"charged the worst case reserved, {_usd(charged)}, and stopped the run"
+        )
+
+
+class UsageOverrun(AgentRuntimeError):
+    """An answer used more than was reserved for it (completion tokens past `max_tokens`, or a cost
+    past the worst case): it is charged in full, flagged on its attempt, and the run stops."""
+
+    def __init__(self, step: str, alias: str, tokens: tuple[int, int], max_tokens: int,
+                 cost: Decimal, reserved: Decimal) -> None:
+        self.step, self.alias, self.cost, self.reserved = step, alias, cost, reserved
+        super().__init__(
+            f"step '{step}': '{alias}' reported {tokens[0]} prompt and {tokens[1]} completion tokens "
+            f"(max_tokens {max_tokens}), costing {_usd(cost)} where {_usd(reserved)} was reserved; "
+            "charged in full and stopped the run"
+        )
+
+
 class AllModelsFailed(AgentRuntimeError):
     """Every alias of the plan was tried (or refused) and none answered; `attempts` lists each one."""
 

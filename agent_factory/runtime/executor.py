@@ -22,7 +22,6 @@ import time
 import tomllib
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
-from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -264,8 +263,9 @@ MAX_NESTING = 8
 
 
 async def run_nested(rt: Runtime, node: Any, state: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """Run the spec of a member or `agent:` step inside this run: its own budget (its limit, never
-    more than this run has left), this run's ledger and cassettes. Returns its outputs and tools."""
+    """Run the spec of a member or `agent:` step inside this run: a child of this run's budget (its
+    own limit, and every call also held in this run's, so never more than this run has left),
+    this run's ledger and cassettes. Returns its outputs and tools."""
     if rt.prefix.count("/") >= MAX_NESTING:  # the compiler refuses cycles (E214); this bounds the rest
         raise StepFailed(f"step '{node.name}' ({rt.where(node.line)}): specs nested more than {MAX_NESTING} deep")
     try:
@@ -273,25 +273,20 @@ async def run_nested(rt: Runtime, node: Any, state: dict[str, Any]) -> tuple[dic
     except (SpecError, OSError) as exc:
         raise StepFailed(f"step '{node.name}' ({rt.where(node.line)}): {exc}") from None
     values = _nested_inputs(plan, state, rt.plan.inputs)
-    budget = Budget.for_run(spec.model, rt.config, rt.tier)
-    remaining = rt.router.budget.remaining
-    if remaining is not None and (budget.maximum is None or remaining < budget.maximum):
-        budget = Budget(remaining)
+    # the child's own limit, held together with this run's: one purse for the whole run tree
+    budget = rt.router.budget.child(Budget.for_run(spec.model, rt.config, rt.tier).maximum)
     router = Router(rt.config, rt.router.ledger, budget, rt.router.replay, health=rt.router.health, prices=rt.router.prices)
-    try:
-        async with ToolRunner(resolve_tools(spec.tools), context=ToolContext(config=rt.tools.context.config,
-                                                                               providers=rt.tools.context.providers)) as tools:
-            child = Runtime(spec, plan, rt.config, router, tools, rt.tier, tape=rt.tape, on_event=rt.on_event,
-                            prefix=f"{rt.prefix}{node.name}/")
-            graph = shared_graph(plan, spec, child)
-            try:
-                with using(child):
-                    final = await graph.ainvoke({**values, VISITS: RESET, STEPS: RESET, TOOLS: RESET},
-                                                {"recursion_limit": RECURSION_LIMIT})
-            finally:
-                rt.guards.extend(child.guards)
-    finally:
-        rt.router.budget.reserve(Decimal(0), step=node.name, alias="-").settle(budget.spent)
+    async with ToolRunner(resolve_tools(spec.tools), context=ToolContext(config=rt.tools.context.config,
+                                                                           providers=rt.tools.context.providers)) as tools:
+        child = Runtime(spec, plan, rt.config, router, tools, rt.tier, tape=rt.tape, on_event=rt.on_event,
+                        prefix=f"{rt.prefix}{node.name}/")
+        graph = shared_graph(plan, spec, child)
+        try:
+            with using(child):
+                final = await graph.ainvoke({**values, VISITS: RESET, STEPS: RESET, TOOLS: RESET},
+                                            {"recursion_limit": RECURSION_LIMIT})
+        finally:
+            rt.guards.extend(child.guards)
     return {name: final.get(name) for name in plan.outputs}, list(final.get(TOOLS) or [])
 
 

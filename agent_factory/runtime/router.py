@@ -10,6 +10,12 @@ For each request the router
 3. returns the first answer, or raises `BudgetExceeded` (nothing could be afforded) or
    `AllModelsFailed` (with every attempt).
 
+Reported usage is not trusted: a negative or non-integer token count is `UsageRejected`, and an
+answer costing more than was reserved (or past `max_tokens`) is charged, flagged `overrun` on its
+attempt and raised as `UsageOverrun`; both stop the run instead of falling back. So a run never
+ends above its budget with an honest provider, and never silently with a dishonest one. A call
+cancelled in flight (a sibling branch failed) is recorded as `cancelled` at its worst case.
+
 litellm's own Router is not used: its fallbacks run inside one call, where our budget could not
 check each fallback's price before it is sent nor the ledger see each attempt, and it does not
 cool down a model group of one deployment, which every alias here is. Retries inside litellm and
@@ -31,7 +37,7 @@ from typing import Any
 
 from .budget import Attempt, Budget, CostLedger, Reservation
 from .config import AliasConfig, RouterSettings, RuntimeConfig
-from .errors import AllModelsFailed, BudgetExceeded, NoModelAvailable
+from .errors import AllModelsFailed, BudgetExceeded, NoModelAvailable, UsageOverrun, UsageRejected
 from .llm import litellm
 from .pricing import PriceBook, prompt_token_bound, worst_case_cost
 from .replay import Cassette, ReplayStore, normalise_request, request_key
@@ -297,6 +303,10 @@ class Router:
         started = time.perf_counter()
         try:
             parsed = _parse(await self._call_provider(request, alias), request)
+        except asyncio.CancelledError:  # the request may have reached the provider: it is billed
+            self._charge_worst_case(request, name, alias, reservation, attempts, "cancelled",
+                                    time.perf_counter() - started, "cancelled in flight; charged its worst case")
+            raise
         except Exception as exc:  # any provider failure is a reason to fall back, never to crash the run
             self.health.failed(_health_key(name, alias), self.config.router)
             outcome = "timeout" if _is_timeout(exc) else "error"
@@ -304,8 +314,7 @@ class Router:
                        latency=time.perf_counter() - started, error=_first_line(exc))
             return None
         self.health.succeeded(_health_key(name, alias))
-        result = self._result(request, name, alias, parsed, time.perf_counter() - started)
-        self._settle(result, reservation, attempts, request, "ok")
+        result = self._settle(request, name, alias, parsed, reservation, attempts, time.perf_counter() - started)
         if self.replay is not None:  # recording
             self._record(request, result)
         return result
@@ -341,34 +350,51 @@ class Router:
     ) -> LLMResult:
         assert self.replay is not None and request.key is not None and request.normalised is not None
         cassette = self.replay.lookup(request.step, request.key, request.normalised)
-        result = self._result(request, name, alias, _from_cassette(cassette), 0.0, replayed=True)
-        self._settle(result, reservation, attempts, request, "replayed")
-        return result
-
-    def _result(
-        self, request: _Request, name: str, alias: AliasConfig, parsed: _Parsed, latency: float,
-        *, replayed: bool = False,
-    ) -> LLMResult:
-        cost = self.prices.price(name).cost(parsed.tokens_in, parsed.tokens_out)
-        return LLMResult(parsed.content, parsed.tool_calls, name, alias.model, parsed.tokens_in, parsed.tokens_out,
-                         cost, latency, replayed)
+        return self._settle(request, name, alias, _from_cassette(cassette), reservation, attempts, 0.0)
 
     def _settle(
-        self, result: LLMResult, reservation: Reservation, attempts: list[Attempt], request: _Request, outcome: str
+        self, request: _Request, name: str, alias: AliasConfig, parsed: _Parsed, reservation: Reservation,
+        attempts: list[Attempt], latency: float,
+    ) -> LLMResult:
+        """Charge an answer and record it; raise `UsageRejected` / `UsageOverrun` (after charging)
+        when its reported usage is impossible or exceeds what was reserved."""
+        problem = _impossible_usage(parsed)
+        if problem:
+            self._charge_worst_case(request, name, alias, reservation, attempts, "rejected", latency,
+                                    f"impossible usage ({problem}) {parsed.source}")
+            raise UsageRejected(request.step, name, problem, parsed.source, reservation.estimate)
+        cost = self.prices.price(name).cost(parsed.tokens_in, parsed.tokens_out)
+        replayed = parsed.source != FROM_PROVIDER
+        result = LLMResult(parsed.content, parsed.tool_calls, name, alias.model, parsed.tokens_in, parsed.tokens_out,
+                           cost, latency, replayed)
+        reservation.settle(cost)
+        overrun = parsed.tokens_out > request.max_tokens or cost > reservation.estimate
+        error = UsageOverrun(request.step, name, (parsed.tokens_in, parsed.tokens_out), request.max_tokens, cost,
+                             reservation.estimate) if overrun else None
+        self._note(attempts, request, name, alias, "replayed" if replayed else "ok",
+                   estimate=reservation.estimate, latency=latency, tokens=(parsed.tokens_in, parsed.tokens_out),
+                   cost=cost, error=str(error or ""), overrun=overrun)
+        if error is not None:
+            raise error
+        return result
+
+    def _charge_worst_case(
+        self, request: _Request, name: str, alias: AliasConfig, reservation: Reservation, attempts: list[Attempt],
+        outcome: str, latency: float, error: str,
     ) -> None:
-        reservation.settle(result.cost)
-        self._note(attempts, request, result.alias, self.config.alias(result.alias), outcome,  # type: ignore[arg-type]
-                   estimate=reservation.estimate, latency=result.latency_s,
-                   tokens=(result.tokens_in, result.tokens_out), cost=result.cost)
+        """A call whose real cost is unknown (cancelled, or impossible usage) costs what was reserved."""
+        reservation.settle(reservation.estimate)
+        self._note(attempts, request, name, alias, outcome, estimate=reservation.estimate, latency=latency,
+                   cost=reservation.estimate, error=error)
 
     def _note(
         self, attempts: list[Attempt], request: _Request, name: str, alias: AliasConfig, outcome: Any, *,
         estimate: Decimal = Decimal(0), latency: float = 0.0, tokens: tuple[int, int] = (0, 0),
-        cost: Decimal = Decimal(0), error: str = "",
+        cost: Decimal = Decimal(0), error: str = "", overrun: bool = False,
     ) -> None:
         """Record one attempt in the run's ledger and in this call's list (for error messages)."""
         attempt = Attempt(request.step, request.task, name, alias.model, outcome, tokens[0], tokens[1],
-                          cost, estimate, latency, error)
+                          cost, estimate, latency, error, overrun)
         attempts.append(attempt)
         self.ledger.record(attempt)
         return None
@@ -387,12 +413,16 @@ class Router:
 # ---------------------------------------------------------------- helpers
 
 
+FROM_PROVIDER = "from the provider"
+
+
 @dataclass(frozen=True, slots=True)
 class _Parsed:
     content: str | None
     tool_calls: tuple[ToolCall, ...]
-    tokens_in: int
-    tokens_out: int
+    tokens_in: Any  # as reported: checked by `_impossible_usage` before it is priced
+    tokens_out: Any
+    source: str = FROM_PROVIDER
 
 
 def _parse(response: Any, request: _Request) -> _Parsed:
@@ -418,7 +448,18 @@ def _from_cassette(cassette: Cassette) -> _Parsed:
     response = cassette.response
     usage = response.get("usage", {})
     calls = tuple(ToolCall(c["id"], c["name"], c["arguments"]) for c in response.get("tool_calls", ()))
-    return _Parsed(response.get("content"), calls, usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0))
+    return _Parsed(response.get("content"), calls, usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0),
+                   f"in cassette {cassette.path}")
+
+
+def _impossible_usage(parsed: _Parsed) -> str:
+    """What is wrong with the reported token counts ('' when they are whole numbers >= 0)."""
+    problems = [
+        f"{name} {value!r}"
+        for name, value in (("prompt_tokens", parsed.tokens_in), ("completion_tokens", parsed.tokens_out))
+        if type(value) is not int or value < 0  # a bool is an int to Python, never a token count
+    ]
+    return ", ".join(problems)
 
 
 def _is_timeout(exc: Exception) -> bool:
