@@ -46,6 +46,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "E021": (Severity.ERROR, "field declared twice"),
     "E022": (Severity.ERROR, "unknown type"),
     "E023": (Severity.ERROR, "bad range"),
+    "E024": (Severity.ERROR, "enum value listed twice"),
     # literals
     "E030": (Severity.ERROR, "bad money literal"),
     "E031": (Severity.ERROR, "bad duration literal"),
@@ -68,6 +69,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "E073": (Severity.ERROR, "malformed flow edge"),
     "E074": (Severity.ERROR, "step declared twice"),
     "E075": (Severity.ERROR, "malformed step argument"),
+    "E076": (Severity.ERROR, "name listed twice in a step"),
     # rules and examples
     "E080": (Severity.ERROR, "malformed rule"),
     "E081": (Severity.ERROR, "rule table has no otherwise"),
@@ -77,6 +79,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "E091": (Severity.ERROR, "malformed routing setting"),
     "E092": (Severity.ERROR, "malformed requirement"),
     "E093": (Severity.ERROR, "malformed acceptance command"),
+    "E094": (Severity.ERROR, "member name used twice"),
     # expressions
     "E100": (Severity.ERROR, "expression syntax error"),
     # names
@@ -95,6 +98,8 @@ CODES: dict[str, tuple[Severity, str]] = {
     "E213": (Severity.ERROR, "unknown task of an llm step"),
     "E214": (Severity.ERROR, "nested specs form a cycle"),
     "E215": (Severity.ERROR, "nested file is not an agent or team spec"),
+    "E216": (Severity.ERROR, "team member requires an input the team does not pass"),
+    "W217": (Severity.WARNING, "keyword routes to more than one member"),
     # types
     "E300": (Severity.ERROR, "unknown field"),
     "E301": (Severity.ERROR, "operator does not apply to these types"),

@@ -13,7 +13,7 @@ from typing import Any
 
 from agent_factory.compiler import hookimpl
 from agent_factory.compiler.diagnostics import Collector, did_you_mean
-from agent_factory.compiler.ir import Spec, Step, ToolRef
+from agent_factory.compiler.ir import FieldDecl, Member, Spec, Step, ToolRef
 from agent_factory.compiler.passes import CompileContext, Pass, PassResult
 from agent_factory.compiler.span import Span
 from agent_factory.compiler.typing_ import END, START, word_span
@@ -21,6 +21,7 @@ from agent_factory.compiler.typing_ import END, START, word_span
 TASKS = ("simple", "classification", "research", "complex_reasoning", "code_generation")
 _URL_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _REGISTRY_KEY = "names.tool_registry"
+IMPLICIT_INPUT = "query"  # the one input of a spec without an Inputs section (see compiler/plan.py)
 
 
 @hookimpl
@@ -175,26 +176,30 @@ def _nested_spec(spec: Spec, ctx: CompileContext, path: str, what: str, span: Sp
 
 
 def _outline(path: Path, ctx: CompileContext) -> list[Path] | None:
-    """The nested spec paths of the Agent/Team spec at `path` (None when it is not one);
-    parsed once per manager and file version."""
+    """The nested spec paths of the Agent/Team spec at `path` (None when it is not one)."""
+    nested = _parsed(path, ctx)
+    if nested is None:
+        return None
+    names = [m.path for m in nested.members]
+    names += [s.target for s in (nested.workflow.steps if nested.workflow else ()) if s.kind == "agent"]
+    return [(path.parent / name).resolve() for name in names]
+
+
+def _parsed(path: Path, ctx: CompileContext) -> Spec | None:
+    """The parsed (unchecked) Agent or Team spec at `path`, None when it is not one; parsed
+    once per manager and file version."""
     from agent_factory.compiler import parse_text
 
     try:
-        key = ("nested-outline", str(path), path.stat().st_mtime_ns)
+        key = ("nested-spec", str(path), path.stat().st_mtime_ns)
     except OSError:
         return None
     if key not in ctx.cache:
         try:
-            result = parse_text(path.read_text(encoding="utf-8-sig"), str(path))
+            nested = parse_text(path.read_text(encoding="utf-8-sig"), str(path)).spec
         except (OSError, UnicodeDecodeError):
-            result = None
-        nested = result.spec if result else None
-        if nested is None or nested.kind not in ("agent", "team"):
-            ctx.cache[key] = None
-        else:
-            names = [m.path for m in nested.members]
-            names += [s.target for s in (nested.workflow.steps if nested.workflow else ()) if s.kind == "agent"]
-            ctx.cache[key] = [(path.parent / name).resolve() for name in names]
+            nested = None
+        ctx.cache[key] = nested if nested is not None and nested.kind in ("agent", "team") else None
     return ctx.cache[key]
 
 
@@ -262,9 +267,57 @@ def unused(spec: Spec, registry: dict, out: Collector) -> None:
 def members(spec: Spec, ctx: CompileContext, out: Collector) -> None:
     for member in spec.members:
         _nested_spec(spec, ctx, member.path, f"member `{member.name}` is the spec", member.span, out)
+        nested = _parsed((Path(ctx.path).parent / member.path).resolve(), ctx)
+        if nested is not None:
+            member_inputs(spec, member, nested, out)
+    if spec.routing is None or spec.routing.strategy == "keyword":
+        shared_keywords(spec, out)
     routing = spec.routing
     if routing is not None and routing.default and routing.default not in {m.name for m in spec.members}:
         names = [m.name for m in spec.members]
         out.add("E206", f"routing default `{routing.default}` is not a member",
                 word_span(routing.span, routing.default, spec.sha256, lines_after=40),
                 hint=did_you_mean(routing.default, names) or "members: " + (", ".join(names) or "none"))
+
+
+def member_inputs(team: Spec, member: Member, nested: Spec, out: Collector) -> None:
+    """Every required input of a member must reach it (E216): a team input of the same name
+    passes its value; a member with one input and no name in common gets the team's text."""
+    given = {decl.name for decl in team.inputs} or {IMPLICIT_INPUT}
+    required = [decl for decl in nested.inputs if not decl.type.optional]
+    if any(decl.name in given for decl in nested.inputs):
+        missing = [decl for decl in required if decl.name not in given]
+    elif len(nested.inputs) == 1 and nested.inputs[0].type.kind in ("str", "url", "unknown"):
+        missing = []  # the team's inputs reach it as one text
+    else:
+        missing = required
+    if not missing:
+        return
+    names = ", ".join(f"`{decl.name}: {_type_text(decl)}`" for decl in missing)
+    takes = ", ".join(f"`{name}`" for name in sorted(given))
+    out.add("E216", f"member `{member.name}` ({member.path}) requires {names}, which the team does not pass: "
+                    f"the team takes {takes}", member.span,
+            hint="declare the same inputs on the team (a member gets each team input of the same name), "
+                 "or make them optional in the member")
+
+
+def _type_text(decl: FieldDecl) -> str:
+    ref = decl.type
+    if ref.kind == "enum":
+        return f"enum({'|'.join(ref.members)})"
+    if ref.kind == "list" and ref.item is not None:
+        return f"list[{ref.item.name or ref.item.kind}]"
+    return ref.name or ref.kind
+
+
+def shared_keywords(team: Spec, out: Collector) -> None:
+    """A keyword that routes to more than one member (W217): keyword routing gives ties to the
+    member listed first, so the later members never get that word's messages alone."""
+    first: dict[str, Member] = {}
+    for member in team.members:
+        for word in dict.fromkeys(w.lower() for w in member.routes):
+            owner = first.setdefault(word, member)
+            if owner.name != member.name:
+                out.add("W217", f"keyword `{word}` routes to both `{owner.name}` and `{member.name}`; "
+                                f"a message whose best match is `{word}` goes to `{owner.name}`, listed first",
+                        member.span, hint=f"give `{word}` to one member only")

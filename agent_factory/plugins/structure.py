@@ -13,6 +13,7 @@ from agent_factory.compiler.ir import FieldDecl, ModelConfig, Spec, TypeRef
 from agent_factory.compiler.literals import LiteralError, duration_seconds, money, number
 from agent_factory.compiler.passes import CompileContext, Pass, PassResult
 from agent_factory.compiler.transform import FRONT_MATTER_KEYS, NOTE_SECTIONS, SECTION_KEYS, SECTIONS_BY_KIND
+from agent_factory.compiler.typing_ import word_span
 
 TYPE_NAMES = ("str", "int", "float", "bool", "url", "list", "enum")
 MODEL_KEYS = ("task", "tier", "max_cost_per_run", "max_latency", "temperature", "max_tokens", "models", "fallback")
@@ -36,6 +37,7 @@ def run(spec: Spec, ctx: CompileContext) -> PassResult:
     if spec.model is not None:
         model(spec.model, out)
     duplicates(spec, out)
+    step_lists(spec, out)
     rule_tables(spec, out)
     return PassResult(diagnostics=tuple(out.items))
 
@@ -118,6 +120,9 @@ def type_ref(ref: TypeRef, out: Collector) -> None:
         return
     if ref.item is not None:
         type_ref(ref.item, out)
+    for value in _repeated(ref.members):
+        out.add("E024", f"enum value `{value}` is listed twice in `{_written(ref)}`", ref.span,
+                hint="list each value once; a value listed twice cannot be told apart from itself")
     if ref.minimum is None and ref.maximum is None:
         return
     if ref.kind not in ("int", "float"):
@@ -177,6 +182,7 @@ def duplicates(spec: Spec, out: Collector) -> None:
         ("invariant id", tuple(i for i in spec.invariants if i.origin == "spec"), lambda i: i.id, "E041"),
         ("tool", spec.tools, lambda t: t.name, "E052"),
         ("step", spec.workflow.steps if spec.workflow else (), lambda s: s.name, "E074"),
+        ("member name", spec.members, lambda m: m.name, "E094"),
     ):
         first_of: dict[str, object] = {}
         counts = Counter(key(i) for i in items)
@@ -186,6 +192,25 @@ def duplicates(spec: Spec, out: Collector) -> None:
                 out.add(code, f"{label} `{name}` is used twice", item.span, hint="give each one its own name",
                         related=[Related(message="first used here", span=first_of[name].span)])
             first_of.setdefault(name, item)
+
+
+def _repeated(names: tuple[str, ...]) -> list[str]:
+    """The names that occur more than once, each once, in order."""
+    return [name for name, count in Counter(names).items() if count > 1]
+
+
+def _written(ref: TypeRef) -> str:
+    """An enum type as the spec writes it: `enum(a|a|b)`."""
+    return f"enum({'|'.join(ref.members)})" + ("?" if ref.optional else "")
+
+
+def step_lists(spec: Spec, out: Collector) -> None:
+    """A name given twice in a step's `outputs:` or `tools:` (E076)."""
+    for step in spec.workflow.steps if spec.workflow else ():
+        for key, names in (("outputs", step.outputs), ("tools", step.tools)):
+            for name in _repeated(names):
+                out.add("E076", f"`{name}` is listed twice in the `{key}:` of step `{step.name}`",
+                        word_span(step.span, key, spec.sha256, lines_after=40), hint=f"list `{name}` once")
 
 
 def rule_tables(spec: Spec, out: Collector) -> None:
