@@ -1,0 +1,55 @@
+"""The FastAPI application: routers of every domain, the one error handler, the pool's lifetime.
+
+`create_app(settings)` builds an app for one database; the pool opens on startup and closes on
+shutdown. A later domain adds its router to `ROUTERS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+
+from .. import __version__
+from . import errors
+from .agents.endpoints import router as agents
+from .audit.endpoints import router as audit
+from .db.pool import create_pool
+from .health.endpoints import router as health
+from .keys.endpoints import router as keys
+from .limits import BodyLimit
+from .settings import Settings
+from .tenancy.endpoints import router as teams
+from .tenancy.endpoints import sessions
+
+ROUTERS = (health, teams, sessions, keys, agents, audit)
+
+DESCRIPTION = """Agent Factory's hosted API: store specs, check and compile them into agents, per team.
+
+Authenticate with an API key (`Authorization: Bearer agf_…` or `X-Api-Key: agf_…`) or a session
+token from `POST /v1/sessions`. Every error is `{"error": code, "detail": …}`; a resource of
+another team answers 404, exactly like a missing one."""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The API for `settings.database` (connects as the app role)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.pool = await create_pool(settings.database.app, settings.pool_min, settings.pool_max)
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+
+    app = FastAPI(title="Agent Factory API", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    for router in ROUTERS:
+        app.include_router(router)
+    for exc_type in (errors.PlatformError, RequestValidationError, HTTPException, Exception):
+        app.add_exception_handler(exc_type, errors.handle)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app

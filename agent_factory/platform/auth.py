@@ -1,0 +1,105 @@
+"""Who is calling: API keys and session tokens, resolved inside the request's tenant transaction.
+
+A request carries `Authorization: Bearer <token>` or `X-Api-Key: <key>`. Keys (`agf_…`) and
+session tokens (`afs_…`) are looked up by their SHA-256 through SECURITY DEFINER functions (the
+tenant is not known yet), the stored hash is compared again in constant time, and the tenant of
+the transaction is set to the credential's team before any endpoint code runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from uuid import UUID
+
+import asyncpg
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from .db.tenant import set_tenant
+from .errors import Forbidden, Unauthorized
+
+KEY_PREFIX = "agf_"
+SESSION_PREFIX = "afs_"
+SCOPES = ("agents:read", "agents:write", "runs:write", "admin")
+ROLE_SCOPES = {
+    "owner": frozenset(SCOPES),
+    "admin": frozenset(SCOPES),
+    "member": frozenset({"agents:read", "agents:write", "runs:write"}),
+    "viewer": frozenset({"agents:read"}),
+}
+
+bearer = HTTPBearer(auto_error=False, description="an API key (`agf_…`) or a session token (`afs_…`)")
+api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False, description="an API key (`agf_…`)")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller: its team, the user behind it, the key or session used, and its scopes."""
+
+    team_id: UUID
+    user_id: UUID | None
+    scopes: frozenset[str]
+    key_id: UUID | None = None
+    session_id: UUID | None = None
+
+    def require(self, scope: str) -> None:
+        if scope not in self.scopes:
+            raise Forbidden(f"this credential lacks the `{scope}` scope")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What an endpoint works with: the connection (in the tenant transaction) and the caller."""
+
+    conn: asyncpg.Connection
+    principal: Principal
+
+
+def token_hash(token: str) -> bytes:
+    """The SHA-256 under which a key or session token is stored."""
+    return hashlib.sha256(token.encode("utf-8", "replace")).digest()
+
+
+def credential(request_bearer: HTTPAuthorizationCredentials | None, header_key: str | None) -> str:
+    """The token the request carries, or 401."""
+    token = header_key or (request_bearer.credentials if request_bearer else None)
+    if not token:
+        raise Unauthorized("send an API key as `Authorization: Bearer agf_…` or `X-Api-Key: agf_…`")
+    return token
+
+
+async def authenticate(conn: asyncpg.Connection, token: str) -> Principal:
+    """Resolve `token` to a principal (401 when unknown, revoked or expired)."""
+    digest = token_hash(token)
+    if token.startswith(KEY_PREFIX):
+        row = await conn.fetchrow("SELECT key_id, team_id, user_id, scopes, key_hash FROM af_key_lookup($1)", digest)
+        if row is not None and hmac.compare_digest(row["key_hash"], digest):
+            return Principal(row["team_id"], row["user_id"], frozenset(row["scopes"]), key_id=row["key_id"])
+    elif token.startswith(SESSION_PREFIX):
+        row = await conn.fetchrow("SELECT session_id, team_id, user_id, role, token_hash FROM af_session_lookup($1)", digest)
+        if row is not None and hmac.compare_digest(row["token_hash"], digest):
+            return Principal(row["team_id"], row["user_id"], ROLE_SCOPES[row["role"]], session_id=row["session_id"])
+    raise Unauthorized("unknown, revoked or expired credential")
+
+
+def tenant(scope: str):
+    """A dependency giving the endpoint a `Context` whose transaction is set to the caller's team,
+    after checking the caller has `scope` (403 otherwise). The transaction commits when the
+    endpoint returns, before the response is sent; an error rolls it back."""
+
+    async def dependency(
+        request: Request,
+        request_bearer: HTTPAuthorizationCredentials | None = Security(bearer),
+        header_key: str | None = Security(api_key_header),
+    ) -> AsyncIterator[Context]:
+        token = credential(request_bearer, header_key)
+        async with request.app.state.pool.acquire() as conn, conn.transaction():
+            principal = await authenticate(conn, token)
+            principal.require(scope)
+            await set_tenant(conn, principal.team_id, principal.user_id)
+            yield Context(conn, principal)
+
+    return Depends(dependency, scope="function")

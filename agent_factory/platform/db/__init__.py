@@ -1,0 +1,1 @@
+"""Database plumbing: connection URLs and the embedded server, migrations, the pool, tenant transactions."""

