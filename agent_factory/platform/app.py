@@ -48,7 +48,8 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="Agent Factory API", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     for router in ROUTERS:
-        app.include_router(router)
+        # a body that cannot be parsed at all is a 400 from the framework, on any route that takes one
+        app.include_router(router, responses=errors.error_responses(400))
     for exc_type in (errors.PlatformError, RequestValidationError, HTTPException, Exception):
         app.add_exception_handler(exc_type, errors.handle)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -20,9 +20,10 @@ class PlatformError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, detail: Any = None) -> None:
+    def __init__(self, detail: Any = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.headers = headers
 
 
 class Unauthorized(PlatformError):
@@ -111,7 +112,7 @@ def as_platform_error(exc: Exception) -> PlatformError:
     if isinstance(exc, RequestValidationError):
         return InvalidRequest([_validation_item(e) for e in exc.errors()])
     if isinstance(exc, HTTPException):
-        error = PlatformError(exc.detail)
+        error = PlatformError(exc.detail, headers=dict(exc.headers or {}))
         error.status, error.code = exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error")
         return error
     log.exception("unhandled error", exc_info=exc)
@@ -133,5 +134,19 @@ async def handle(request, exc: Exception):
     from fastapi.responses import JSONResponse
 
     error = as_platform_error(exc)
-    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+    if error.status == 405:
+        error.headers = {"Allow": ", ".join(allowed_methods(request))}
+    headers = {**(error.headers or {}), **({"WWW-Authenticate": "Bearer"} if error.status == 401 else {})}
     return JSONResponse({"error": error.code, "detail": error.detail}, status_code=error.status, headers=headers)
+
+
+def allowed_methods(request) -> list[str]:
+    """Every method some route serves at the request's path (one path may have several routes)."""
+    from starlette.routing import Match
+
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match is not Match.NONE and getattr(route, "methods", None):
+            methods |= route.methods
+    return sorted(methods)

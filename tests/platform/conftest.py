@@ -8,13 +8,16 @@ worker in a database of its own created from it; otherwise the embedded server f
 
 from __future__ import annotations
 
-import os
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from agent_factory.platform.app import create_app
@@ -106,3 +109,34 @@ SPECS = Path(__file__).resolve().parents[2] / "specs"
 @pytest.fixture(scope="session")
 def market_research() -> str:
     return (SPECS / "market_research.md").read_text(encoding="utf-8")
+
+
+class LiveServer:
+    """The app under uvicorn in a thread, on a free port of 127.0.0.1."""
+
+    def __init__(self, app) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    def __enter__(self) -> "LiveServer":
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.sock.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(settings) -> Iterator[LiveServer]:
+    """The app served over HTTP (for schemathesis and the documented curl commands)."""
+    with LiveServer(create_app(settings)) as server:
+        yield server

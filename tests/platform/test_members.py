@@ -1,0 +1,71 @@
+"""Members: invite by e-mail, change roles, remove; a team always keeps an owner."""
+
+from __future__ import annotations
+
+from agent_factory.platform.db.tenant import tenant_transaction
+from agent_factory.platform.keys import service as keys
+from agent_factory.platform.tenancy import service as tenancy
+
+
+def _members(client, team):
+    return {m["email"]: m["role"] for m in client.get("/v1/members", headers=team.auth).json()}
+
+
+def test_invite_change_role_and_remove(client, two_teams):
+    acme, _ = two_teams
+    invited = client.post("/v1/members", json={"email": "bo@acme.test", "role": "viewer"}, headers=acme.auth)
+    assert invited.status_code == 201
+    user_id = invited.json()["user_id"]
+    assert _members(client, acme) == {"ada@acme.test": "owner", "bo@acme.test": "viewer"}
+    again = client.post("/v1/members", json={"email": "bo@acme.test"}, headers=acme.auth)
+    assert again.status_code == 409
+    changed = client.patch(f"/v1/members/{user_id}", json={"role": "admin"}, headers=acme.auth)
+    assert changed.json()["role"] == "admin"
+    assert client.delete(f"/v1/members/{user_id}", headers=acme.auth).status_code == 204
+    assert _members(client, acme) == {"ada@acme.test": "owner"}
+
+
+def test_the_last_owner_cannot_leave_or_be_demoted(client, two_teams):
+    acme, _ = two_teams
+    owner_id = client.get("/v1/members", headers=acme.auth).json()[0]["user_id"]
+    demote = client.patch(f"/v1/members/{owner_id}", json={"role": "member"}, headers=acme.auth)
+    assert (demote.status_code, demote.json()) == (409, {"error": "conflict", "detail": "a team needs at least one owner; make someone else owner first"})
+    assert client.delete(f"/v1/members/{owner_id}", headers=acme.auth).status_code == 409
+    second = client.post("/v1/members", json={"email": "co@acme.test", "role": "owner"}, headers=acme.auth)
+    assert second.status_code == 201
+    assert client.patch(f"/v1/members/{owner_id}", json={"role": "member"}, headers=acme.auth).status_code == 200
+
+
+def test_removing_a_member_revokes_the_keys_they_made(client, two_teams):
+    acme, _ = two_teams
+    admin_key = client.post("/v1/keys", json={"name": "adm", "scopes": ["admin", "agents:read"]}, headers=acme.auth).json()["key"]
+    invited = client.post("/v1/members", json={"email": "al@acme.test", "role": "admin"}, headers=acme.auth).json()
+    assert invited["role"] == "admin"
+    # a key made through the API belongs to the caller's user: issue one for the new admin directly
+    async def issue():
+        async with tenant_transaction(client.app.state.pool, acme.id) as conn:
+            return await keys.issue(conn, acme.id, invited["user_id"], "al's key", ["agents:read"])
+
+    theirs = client.portal.call(issue)["key"]
+    assert client.get("/v1/agents", headers={"X-Api-Key": theirs}).status_code == 200
+    assert client.delete(f"/v1/members/{invited['user_id']}", headers={"X-Api-Key": admin_key}).status_code == 204
+    assert client.get("/v1/agents", headers={"X-Api-Key": theirs}).status_code == 401
+
+
+def test_only_an_owner_grants_the_owner_role(client, two_teams):
+    acme, _ = two_teams
+    client.post("/v1/members", json={"email": "ad@acme.test", "role": "admin"}, headers=acme.auth)
+    client.portal.call(tenancy.set_password, client.app.state.pool, "ad@acme.test", "admin-pass")
+    token = client.post("/v1/sessions", json={"email": "ad@acme.test", "password": "admin-pass"}).json()["token"]
+    response = client.post("/v1/members", json={"email": "x@acme.test", "role": "owner"}, headers={"Authorization": f"Bearer {token}"})
+    assert (response.status_code, response.json()["detail"]) == (403, "only an owner can grant, change or remove the owner role")
+
+
+def test_the_audit_log_records_who_did_what(client, two_teams, market_research):
+    acme, _ = two_teams
+    agent = client.post("/v1/agents", json={"spec": market_research}, headers=acme.auth).json()
+    client.delete(f"/v1/agents/{agent['id']}", headers=acme.auth)
+    entries = client.get("/v1/audit", headers=acme.auth).json()["items"]
+    assert [(e["action"], e["target"]) for e in entries] == [
+        ("agent.delete", f"agent:{agent['id']}"), ("agent.create", f"agent:{agent['id']}"), ("team.create", f"team:{acme.id}")]
+    assert entries[0]["actor_key"] is not None

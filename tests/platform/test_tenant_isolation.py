@@ -1,0 +1,110 @@
+"""Tenants are isolated by the database: every endpoint with another team's ids answers 404, lists
+never show another team's rows, and the app role with no tenant set reads nothing at all.
+
+The matrix is built from the app's OpenAPI document, so an endpoint added later is covered without
+editing this file; a path parameter the matrix does not know fails the test until it is taught.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from agent_factory.platform.db.tenant import SET_TENANT
+
+TENANT_TABLES = ("teams", "users", "team_members", "api_keys", "sessions", "agents", "agent_versions", "audit_log")
+
+
+@pytest.fixture
+def populated(client, two_teams, market_research):
+    """Both teams with an agent, a second key and a second member; returns ids of each team's resources."""
+    resources = {}
+    for team in two_teams:
+        agent = client.post("/v1/agents", json={"spec": market_research}, headers=team.auth).json()
+        key = client.post("/v1/keys", json={"name": "ci", "scopes": ["agents:read"]}, headers=team.auth).json()
+        member = client.post("/v1/members", json={"email": f"viewer@{team.id}.test", "role": "viewer"}, headers=team.auth).json()
+        resources[team.id] = {"agent_id": agent["id"], "key_id": key["id"], "user_id": member["user_id"], "version": "1"}
+    return resources
+
+
+def operations(client):
+    for path, methods in client.app.openapi()["paths"].items():
+        for method in methods:
+            yield method.upper(), path
+
+
+BODIES = {("PATCH", "/v1/members/{user_id}"): {"json": {"role": "admin"}}}
+
+
+def _body(method: str, path: str, spec: str) -> dict:
+    if method in ("PUT", "POST") and "agents" in path:
+        return {"json": {"spec": spec}}
+    return BODIES.get((method, path), {})
+
+
+def test_every_endpoint_answers_404_for_every_resource_of_another_team(client, two_teams, populated, market_research):
+    acme, globex = two_teams
+    theirs = populated[globex.id]
+    checked = 0
+    for method, path in operations(client):
+        if "{" not in path:
+            continue
+        params = {name.strip("{}") for name in path.split("/") if name.startswith("{")}
+        unknown = params - set(theirs)
+        assert not unknown, f"teach the matrix the path parameter(s) {unknown} of {method} {path}"
+        url = path.format(**theirs)
+        response = client.request(method, url, headers=acme.auth, **_body(method, path, market_research))
+        assert response.status_code == 404, f"{method} {url}: {response.status_code} {response.text}"
+        assert response.json()["error"] == "not_found"
+        checked += 1
+    assert checked >= 8
+    # nothing of theirs changed
+    assert client.get(f"/v1/agents/{theirs['agent_id']}", headers=globex.auth).json()["version"] == 1
+    roles = {m["user_id"]: m["role"] for m in client.get("/v1/members", headers=globex.auth).json()}
+    assert roles[theirs["user_id"]] == "viewer"
+    assert [k["revoked_at"] for k in client.get("/v1/keys", headers=globex.auth).json()] == [None, None]
+
+
+def test_no_list_shows_another_teams_data(client, two_teams, populated):
+    acme, globex = two_teams
+    theirs = {*populated[globex.id].values(), globex.id, globex.owner} - {"1"}
+    listed = 0
+    for method, path in operations(client):
+        if method != "GET" or "{" in path or not path.startswith("/v1/"):
+            continue
+        response = client.get(path, headers=acme.auth)
+        assert response.status_code == 200, f"GET {path}: {response.text}"
+        leaked = [value for value in theirs if value in response.text]
+        assert leaked == [], f"GET {path} shows another team's {leaked}"
+        listed += 1
+    assert listed >= 5
+
+
+def test_the_app_role_reads_no_row_of_any_table_without_a_tenant(client, database, populated):
+    with psycopg.connect(database.app, autocommit=True) as conn:
+        assert conn.execute("SELECT rolbypassrls, rolsuper FROM pg_roles WHERE rolname = current_user").fetchone() == (False, False)
+        for table in TENANT_TABLES:
+            assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,), table
+    with psycopg.connect(database.owner, autocommit=True) as conn:
+        # the rows are there: the owner (the migrating role) sees both teams
+        assert conn.execute("SELECT count(*) FROM agents").fetchone() == (2,)
+
+
+def test_a_query_that_forgets_the_team_returns_only_the_tenants_rows(client, database, two_teams, populated):
+    acme, _ = two_teams
+    with psycopg.connect(database.app) as conn:
+        conn.execute(SET_TENANT.replace("$1", "%s").replace("$2", "%s"), (acme.id, ""))
+        assert conn.execute("SELECT id::text FROM agents").fetchall() == [(populated[acme.id]["agent_id"],)]
+        assert conn.execute("SELECT id::text FROM teams").fetchall() == [(acme.id,)]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("INSERT INTO agents (team_id, name, kind, latest_version) SELECT id, 'x', 'agent', 1 FROM teams"
+                         " UNION ALL SELECT %s::uuid, 'y', 'agent', 1", (populated and list(populated)[1],))
+
+
+def test_the_tenant_does_not_outlive_its_transaction(database, two_teams, populated):
+    acme, _ = two_teams
+    with psycopg.connect(database.app, autocommit=True) as conn:
+        with conn.transaction():
+            conn.execute(SET_TENANT.replace("$1", "%s").replace("$2", "%s"), (acme.id, ""))
+            assert conn.execute("SELECT count(*) FROM agents").fetchone() == (1,)
+        assert conn.execute("SELECT count(*) FROM agents").fetchone() == (0,)
