@@ -63,7 +63,7 @@ def _quiet_misses(show):
               help="Record LLM and tool answers into this cassette folder (calls real providers).")
 @click.option("--thread", help="Checkpoint the run under this id; without --input, resume it.")
 @click.option("--checkpoint-db", type=click.Path(dir_okay=False), help="SQLite checkpoint file "
-              "(default .agent-factory/checkpoints.sqlite).")
+              "(default: this project's database in your user data folder).")
 @click.option("--stream", is_flag=True, help="Print every step's update as it happens.")
 @click.option("--tier", type=TIERS, help="Override the spec's tier.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,

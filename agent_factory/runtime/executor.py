@@ -2,8 +2,9 @@
 
 One run = one `Budget` (the spec's `max_cost_per_run`, capped by the tier's) and one `CostLedger`,
 one `Router` (recording to / replaying from a cassette directory when asked), one `ToolRunner`, and
-the spec's compiled graph. With `thread` the graph is checkpointed in SQLite
-(`.agent-factory/checkpoints.sqlite` unless `checkpoint_db` says otherwise): running again on the
+the spec's compiled graph. With `thread` the graph is checkpointed in SQLite (the project's
+database in the user's data folder unless `checkpoint_db` says otherwise; read strictly, see
+`checkpoints.py`): running again on the
 same thread *without* inputs resumes an unfinished run from its last checkpoint (finished steps are
 not run again), or, when the thread's run had finished, returns its last state without running
 anything; running with inputs starts a new run on the thread, the earlier values still visible.
@@ -29,6 +30,7 @@ from typing import Any
 from agent_factory.compiler import GraphPlan, Spec, check, plan_graph
 
 from .budget import Budget, CostLedger, compare_costs
+from .checkpoints import open_checkpointer
 from .config import RuntimeConfig, load_config
 from .errors import AgentRuntimeError, ConfigError
 from .graph import shared_graph, using
@@ -39,7 +41,6 @@ from .router import Router, _background_loop
 from .state import GUARDS, RESET, STEPS, TOOLS, VISITS
 from .tools import ToolConfig, ToolContext, ToolRunner, resolve_tools
 
-CHECKPOINT_DB = Path(".agent-factory") / "checkpoints.sqlite"
 RECURSION_LIMIT = 1000  # loops are bounded by max_iterations; LangGraph's own limit (25) is too low for them
 
 
@@ -84,13 +85,13 @@ async def arun_spec(
         spec, plan = load_spec(path_or_spec)
         runtime_config = config if isinstance(config, RuntimeConfig) else load_config(config)
         values = typed_inputs(spec, normalise_inputs(inputs, plan, resuming=thread is not None, spec=spec))
+        store = ReplayStore(replay, "replay") if replay else ReplayStore(record, "record") if record else None
     except (AgentRuntimeError, ValueError) as exc:
         name = path_or_spec.name if isinstance(path_or_spec, Spec) else str(path_or_spec)
         return RunResult(str(path_or_spec if not isinstance(path_or_spec, Spec) else path_or_spec.path), name,
                          {}, error=str(exc), error_type=type(exc).__name__, thread=thread)
     chosen_tier = tier or (spec.model.tier if spec.model and spec.model.tier else runtime_config.router.default_tier)
     ledger = CostLedger()
-    store = ReplayStore(replay, "replay") if replay else ReplayStore(record, "record") if record else None
     router = Router(runtime_config, ledger, Budget.for_run(spec.model, runtime_config, chosen_tier), store)
     tape = ToolTape(replay, "replay") if replay else ToolTape(record, "record") if record else None
     context = tool_context or ToolContext(config=tool_config or _tool_config(config))
@@ -114,24 +115,28 @@ async def _execute(rt: Runtime, values: dict[str, Any], thread: str | None, db: 
     """Run the graph; a failure is written to `result.error`. Returns the last state known."""
     run_config: dict[str, Any] = {"recursion_limit": RECURSION_LIMIT}
     async with AsyncExitStack() as stack:
-        saver = await stack.enter_async_context(_checkpointer(db)) if thread else None
+        try:
+            saver = await stack.enter_async_context(open_checkpointer(db)) if thread else None
+        except ConfigError as exc:  # the checkpoint database cannot be opened
+            result.error, result.error_type = str(exc), type(exc).__name__
+            return {}
         graph = shared_graph(rt.plan, rt.spec, rt, checkpointer=saver)
         if thread:
             run_config["configurable"] = {"thread_id": thread}
         try:
             payload = await _payload(graph, run_config, values, thread)
-        except ValueError as exc:  # nothing to resume
+            if payload is _NOTHING:  # a finished thread and no inputs: show where it stands, run nothing
+                return dict((await graph.aget_state(run_config)).values)
+        except (ValueError, ConfigError) as exc:  # nothing to resume, or a damaged checkpoint database
             result.error, result.error_type = str(exc), type(exc).__name__
             return {}
         final: dict[str, Any] = {}
-        if payload is _NOTHING:  # a finished thread and no inputs: show where it stands, run nothing
-            return dict((await graph.aget_state(run_config)).values)
         try:
             with using(rt):
                 final = dict(await graph.ainvoke(payload, run_config) or {})
         except Exception as exc:  # noqa: BLE001 - every failure becomes the result's error, never a traceback
             result.error, result.error_type = _message(exc), type(exc).__name__
-            if thread:
+            if thread and not isinstance(exc, ConfigError):  # a damaged database would fail again
                 final = dict((await graph.aget_state(run_config)).values)
         return final
 
@@ -148,14 +153,6 @@ async def _payload(graph: Any, run_config: dict[str, Any], values: dict[str, Any
         thread_id = run_config["configurable"]["thread_id"]
         raise ValueError(f"no checkpointed run for thread '{thread_id}'; start one with --input")
     return None if snapshot.next else _NOTHING
-
-
-def _checkpointer(db: str | Path | None) -> Any:
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
-    path = Path(db) if db else CHECKPOINT_DB
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return AsyncSqliteSaver.from_conn_string(str(path))
 
 
 def _message(exc: BaseException) -> str:

@@ -6,7 +6,9 @@ cassette recorded on one model replays on another. Tool-call ids, which provider
 random, are renumbered in order of appearance; tool-call arguments are re-serialised with sorted keys.
 
 A cassette is one pretty-printed JSON file per request, `<step>-<key[:16]>.json`, holding the
-request and the response; people read and review them in pull requests.
+request and the response; people read and review them in pull requests. A file in a cassette
+folder that is not a cassette (empty, truncated, not JSON, the wrong shape) is a `ConfigError`
+naming it, raised when the folder is loaded; token counts are checked by the router when served.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired, TypedDict
 
-from .errors import ReplayMiss
+from pydantic import StrictStr, TypeAdapter, ValidationError
+
+from .errors import ConfigError, ReplayMiss
 
 Mode = Literal["record", "replay"]
 _MESSAGE_KEYS = ("role", "name", "content", "tool_call_id")
@@ -136,6 +140,52 @@ class Cassette:
         return json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+class _ToolCallShape(TypedDict):
+    id: StrictStr
+    name: StrictStr
+    arguments: StrictStr
+
+
+class _ResponseShape(TypedDict):
+    content: NotRequired[StrictStr | None]
+    tool_calls: NotRequired[list[_ToolCallShape]]
+    usage: NotRequired[dict[str, Any]]
+
+
+class _CassetteShape(TypedDict):
+    """What a cassette file must hold (other keys are allowed: people annotate them)."""
+
+    key: StrictStr
+    step: StrictStr
+    request: dict[str, Any]
+    response: _ResponseShape
+    recorded_with: NotRequired[dict[str, Any]]
+
+
+_SHAPE = TypeAdapter(_CassetteShape)
+
+
+def read_cassette(path: Path) -> dict[str, Any]:
+    """The JSON of the cassette at `path`, checked for shape; `ConfigError` naming the file and
+    what is wrong when it is unreadable, empty, not JSON or not a cassette."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read this cassette: {exc}") from None
+    if not text.strip():
+        raise ConfigError(f"{path}: this cassette is empty; record it again or delete it")
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ConfigError(f"{path}: this cassette is not valid JSON ({exc}); record it again or delete it") from None
+    try:
+        _SHAPE.validate_python(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'the file'}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"{path}: not a cassette ({problems})") from None
+    return data
+
+
 def cassette_name(step: str, key: str) -> str:
     """The file name of a cassette: the step (made filename-safe) and the key's first 16 digits."""
     return f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', step) or 'step'}-{key[:16]}.json"
@@ -158,7 +208,7 @@ class ReplayStore:
     def _load(self) -> dict[str, Cassette]:
         cassettes = {}
         for path in sorted(self.directory.glob("*.json")):
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = read_cassette(path)
             fields = {k: data[k] for k in ("key", "step", "request", "response")}
             cassettes[data["key"]] = Cassette(**fields, recorded_with=data.get("recorded_with", {}), path=path)
         return cassettes

@@ -1,15 +1,18 @@
-"""Record LLM answers as cassettes, replay them offline, fail loudly on a miss."""
+"""Record LLM answers as cassettes, replay them offline, fail loudly on a miss or a bad file."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from agent_factory.runtime.budget import Budget, CostLedger
-from agent_factory.runtime.errors import ReplayMiss
+from agent_factory.runtime.errors import ConfigError, ReplayMiss
 from agent_factory.runtime.replay import ReplayStore, cassette_name, normalise_request, request_key
 from agent_factory.runtime.router import ModelHealth, Router
 from agent_factory.testing import StubLLM, reply, scripted
@@ -206,3 +209,62 @@ def test_pydantic_response_format_is_keyed_by_its_schema():
 
 def test_cassette_names_are_filename_safe():
     assert cassette_name("market research/2", "0123456789abcdef0123") == "market_research_2-0123456789abcdef.json"
+
+
+# ---------------------------------------------------------------- bad cassette files
+
+
+GOOD = {"key": "ab" * 32, "step": "judge", "request": {"messages": []},
+        "response": {"content": "ok", "tool_calls": [], "usage": {"prompt_tokens": 1, "completion_tokens": 1}}}
+
+
+@pytest.mark.parametrize("content, problem", [
+    (b"", "this cassette is empty; record it again or delete it"),
+    (b"  \n", "this cassette is empty; record it again or delete it"),
+    (json.dumps(GOOD).encode()[:40],
+     "this cassette is not valid JSON (Unterminated string starting at: line 1 column 9 (char 8)); "
+     "record it again or delete it"),
+    (b"\xff\xfe\x00garbage",
+     "cannot read this cassette: 'utf-8' codec can't decode byte 0xff in position 0: invalid start byte"),
+    (b"[1, 2]", "not a cassette (the file: Input should be a valid dictionary)"),
+    (json.dumps({**GOOD, "key": 7, "response": {"content": 3}}).encode(),
+     "not a cassette (key: Input should be a valid string; response.content: Input should be a valid string)"),
+    (json.dumps({k: v for k, v in GOOD.items() if k != "response"}).encode(), "not a cassette (response: Field required)"),
+    (json.dumps({**GOOD, "response": {"tool_calls": [{"id": "c1", "name": "search"}]}}).encode(),
+     "not a cassette (response.tool_calls.0.arguments: Field required)"),
+], ids=["empty", "blank", "truncated", "not-utf8", "a-list", "wrong-types", "no-response", "tool-call-without-arguments"])
+def test_a_bad_cassette_file_is_a_clear_error_naming_it(tmp_path, content, problem):
+    path = tmp_path / "judge-0123456789abcdef.json"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as caught:
+        ReplayStore(tmp_path, "replay")
+    assert str(caught.value) == f"{path}: {problem}"
+
+
+def test_a_run_replaying_a_bad_cassette_exits_2_naming_it(tmp_path):
+    spec = tmp_path / "one.md"
+    spec.write_text(ONE_STEP, encoding="utf-8")
+    cassettes = tmp_path / "cassettes"
+    cassettes.mkdir()
+    (cassettes / "answer-0123456789abcdef.json").write_text('{"key": "abc", "step": "answ', encoding="utf-8")
+    cli = Path(sys.executable).with_name("agent-factory")
+    done = subprocess.run([str(cli), "run", str(spec), "--input", "tea", "--replay", str(cassettes)],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.endswith(
+        f"Error: {cassettes / 'answer-0123456789abcdef.json'}: this cassette is not valid JSON "
+        "(Unterminated string starting at: line 1 column 24 (char 23)); record it again or delete it\n"
+    )
+
+
+ONE_STEP = """# Agent: One Step
+
+## Purpose
+Answers.
+
+## Inputs
+- topic: str — the topic
+
+## Outputs
+- answer: str — the answer
+"""
