@@ -110,6 +110,8 @@ CODES: dict[str, tuple[Severity, str]] = {
     "E306": (Severity.ERROR, "rule message names an unknown field"),
     "E307": (Severity.ERROR, "rule verdicts missing from the output's enum"),
     "E308": (Severity.ERROR, "tool argument has the wrong type"),
+    "E309": (Severity.ERROR, "example input does not match the declared inputs"),
+    "E310": (Severity.ERROR, "len() of an optional value"),
     # graph
     "E400": (Severity.ERROR, "workflow has no entry"),
     "E401": (Severity.ERROR, "step is unreachable"),

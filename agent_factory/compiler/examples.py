@@ -95,7 +95,7 @@ class ExampleBuilder:
                     values["expect"] = self.expect(rest, rest_origin, span)
             elif collecting_fields and _FIELD.match(text.lstrip("-*+ ")):
                 key, value = _FIELD.match(text.lstrip("-*+ ")).groups()
-                fields.append((key, value.strip()))
+                fields.append((key, unquote(value.strip())))
             else:
                 self.t.not_understood(element, "example", "`**Input:**` or `**Expect:**` line")
         if fields:
@@ -121,7 +121,7 @@ class ExampleBuilder:
     def input(self, rest: str, fields: list[tuple[str, str]], values: dict[str, object]) -> None:
         match = _FIELD.match(rest)
         if match and match.group(1) in self.input_names:
-            fields.append((match.group(1), match.group(2).strip()))
+            fields.append((match.group(1), unquote(match.group(2).strip())))
         elif rest:
             values["input"] = rest
 
@@ -141,6 +141,13 @@ class ExampleBuilder:
         if shorthand.group(1):
             node = ir.Unary(span=where, op="not", operand=node)
         return ir.Expression(span=where, source=rest, tree=node)
+
+
+def unquote(value: str) -> str:
+    """An example value without the quotes around it: `"USD"` is the value USD."""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value
 
 
 def _transcript(block: str) -> tuple[tuple[str, str], ...]:

@@ -82,6 +82,8 @@ class TypeEnv:
     # `args.<name>`: the arguments of the spec's tools (checked by a guard before the call);
     # None when some tool's arguments are only known at run time (python and mcp bindings)
     args: dict[str, Ty] | None = field(default_factory=dict)
+    # inputs and outputs declared optional (`name: type?`): absent unless given or written
+    optional: frozenset[str] = frozenset()
 
     def field(self, name: str) -> Ty | None:
         """The type of a bare name: an input, a declared output, or an output some step writes."""
@@ -144,7 +146,8 @@ def type_env(spec: Spec) -> TypeEnv:
     """The type environment of `spec`."""
     inputs = {f.name: from_ref(f.type) for f in spec.inputs} if spec.inputs_declared or spec.inputs else {"query": STR}
     outputs = {f.name: from_ref(f.type) for f in spec.outputs} if spec.outputs_declared or spec.outputs else {"answer": STR}
-    env = TypeEnv(inputs=inputs, outputs=outputs)
+    optional = frozenset(f.name for f in (*spec.inputs, *spec.outputs) if f.type.optional)
+    env = TypeEnv(inputs=inputs, outputs=outputs, optional=optional)
     for step in spec.workflow.steps if spec.workflow else ():
         env.steps.setdefault(step.name, step.outputs)
         for name in step.outputs:

@@ -11,6 +11,7 @@ DEFAULT_PLUGINS = (
     "agent_factory.plugins.tools_builtin",
     "agent_factory.plugins.names",
     "agent_factory.plugins.types",
+    "agent_factory.plugins.examples",
     "agent_factory.plugins.graph",
     "agent_factory.plugins.invariants",
     "agent_factory.plugins.cost",

@@ -13,7 +13,7 @@ from agent_factory.compiler import hookimpl
 from agent_factory.compiler.diagnostics import Collector
 from agent_factory.compiler.ir import Edge, Spec, Workflow
 from agent_factory.compiler.passes import CompileContext, Pass, PassResult
-from agent_factory.compiler.typing_ import END, START, Flow, flow, placeholder_spans, type_env, word_span
+from agent_factory.compiler.typing_ import END, START, Flow, flow, placeholder_spans, placeholders, type_env, word_span
 
 _ARROW = " → "
 
@@ -189,6 +189,9 @@ def before_use(spec: Spec, out: Collector) -> None:
                 value = name.split(".")[1]
             if value in env.written and value not in env.inputs and value not in avail["in"].get(step.name, set()):
                 _report(wf, avail, env.written[value], value, step.name, f"`{{{name}}}` in the prompt of `{step.name}`", where, out)
+    for step in wf.steps:
+        if step.kind == "rules" and step.name in reached:
+            _rule_reads(spec, step, env, avail, out)
     for edge in wf.edges:
         if edge.when is None:
             continue
@@ -199,6 +202,19 @@ def before_use(spec: Spec, out: Collector) -> None:
                 source = edge.sources[0]
                 _report(wf, avail, env.written[value], value, source,
                         f"`{value}` in the condition after `{source}`", edge.when.span, out)
+
+
+def _rule_reads(spec: Spec, step, env, avail: dict, out: Collector) -> None:
+    """A rules step reads the fields its table's conditions and messages name when it runs."""
+    table = spec.rule_table(step.target)
+    for rule in table.rules if table is not None else ():
+        reads = _paths(rule.when.tree, env.steps) if rule.when is not None else set()
+        reads |= {name.split(".")[0] for name, _, _ in placeholders(rule.message or "")}
+        for value in sorted(reads):
+            if value in env.written and value not in env.inputs and value not in avail["in"].get(step.name, set()):
+                _report(spec.workflow, avail, env.written[value], value, step.name,
+                        f"`{value}` in rule `{rule.verdict}` of `{table.name}`, run by `{step.name}`,",
+                        rule.when.span if rule.when is not None else rule.span, out)
 
 
 def _paths(node, steps: dict) -> set[str]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from agent_factory.compiler import hookimpl
 from agent_factory.compiler.diagnostics import Collector, did_you_mean
-from agent_factory.compiler.ir import FieldDecl, Member, Spec, Step, ToolRef
+from agent_factory.compiler.ir import Member, Spec, Step, ToolRef
 from agent_factory.compiler.passes import CompileContext, Pass, PassResult
 from agent_factory.compiler.span import Span
 from agent_factory.compiler.typing_ import END, START, word_span
@@ -293,21 +293,12 @@ def member_inputs(team: Spec, member: Member, nested: Spec, out: Collector) -> N
         missing = required
     if not missing:
         return
-    names = ", ".join(f"`{decl.name}: {_type_text(decl)}`" for decl in missing)
+    names = ", ".join(f"`{decl.name}: {decl.type.render()}`" for decl in missing)
     takes = ", ".join(f"`{name}`" for name in sorted(given))
     out.add("E216", f"member `{member.name}` ({member.path}) requires {names}, which the team does not pass: "
                     f"the team takes {takes}", member.span,
             hint="declare the same inputs on the team (a member gets each team input of the same name), "
                  "or make them optional in the member")
-
-
-def _type_text(decl: FieldDecl) -> str:
-    ref = decl.type
-    if ref.kind == "enum":
-        return f"enum({'|'.join(ref.members)})"
-    if ref.kind == "list" and ref.item is not None:
-        return f"list[{ref.item.name or ref.item.kind}]"
-    return ref.name or ref.kind
 
 
 def shared_keywords(team: Spec, out: Collector) -> None:

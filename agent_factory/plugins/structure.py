@@ -121,7 +121,7 @@ def type_ref(ref: TypeRef, out: Collector) -> None:
     if ref.item is not None:
         type_ref(ref.item, out)
     for value in _repeated(ref.members):
-        out.add("E024", f"enum value `{value}` is listed twice in `{_written(ref)}`", ref.span,
+        out.add("E024", f"enum value `{value}` is listed twice in `{ref.render()}`", ref.span,
                 hint="list each value once; a value listed twice cannot be told apart from itself")
     if ref.minimum is None and ref.maximum is None:
         return
@@ -197,11 +197,6 @@ def duplicates(spec: Spec, out: Collector) -> None:
 def _repeated(names: tuple[str, ...]) -> list[str]:
     """The names that occur more than once, each once, in order."""
     return [name for name, count in Counter(names).items() if count > 1]
-
-
-def _written(ref: TypeRef) -> str:
-    """An enum type as the spec writes it: `enum(a|a|b)`."""
-    return f"enum({'|'.join(ref.members)})" + ("?" if ref.optional else "")
 
 
 def step_lists(spec: Spec, out: Collector) -> None:

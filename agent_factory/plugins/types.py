@@ -68,10 +68,11 @@ class Checker:
     def __init__(self, env: TypeEnv, out: Collector) -> None:
         self.env = env
         self.out = out
+        self.given: frozenset[str] = frozenset()  # optional fields a surrounding `and`/`or` tested as given
 
     def condition(self, expr: Expression, what: str) -> None:
         found = self.infer(expr.tree)
-        if found.kind not in ("bool", "any"):
+        if found.kind not in ("bool", "any") and not self._presence(expr.tree):
             self.out.add("E303", f"{what} must be a condition (bool), but `{expr.source}` is `{found.render()}`", expr.span,
                          hint="compare it with something, e.g. `" + _suggest_condition(expr.source, found) + "`")
 
@@ -107,7 +108,7 @@ class Checker:
     def _unary(self, node: Unary) -> Ty:
         operand = self.infer(node.operand)
         want = BOOL if node.op == "not" else None
-        if node.op == "not" and operand.kind not in ("bool", "any"):
+        if node.op == "not" and operand.kind not in ("bool", "any") and not self._presence(node.operand):
             self._mismatch(node.span, f"`not` needs a bool, found `{operand.render()}`", "write a condition after `not`")
         elif node.op == "-" and operand.kind != "any" and not operand.numeric:
             self._mismatch(node.span, f"`-` needs a number, found `{operand.render()}`", "negate numbers only")
@@ -119,7 +120,40 @@ class Checker:
         if arg.kind not in ("str", "url", "enum", "list", "any"):
             self._mismatch(node.span, f"`len()` needs a str or a list, found `{arg.render()}`",
                            "`len` counts the characters of a text or the items of a list")
+        elif self._presence(node.args[0]) and node.args[0].parts[0] not in self.given:
+            name = node.args[0].parts[0]
+            self.out.add("E310", f"`len({name})`: `{name}` is optional (`{arg.render()}?`) and has no length when it "
+                                 "is not given", node.span,
+                         hint=f"test that it was given first: `{name} and len({name}) > 0`, or "
+                              f"`not {name} or len({name}) > 0`; or make `{name}` required")
         return INT
+
+    def _presence(self, node) -> bool:
+        """Whether `node` is an optional field on its own: used as a condition, it tests that
+        the field was given."""
+        return isinstance(node, Path) and len(node.parts) == 1 and node.parts[0] in self.env.optional
+
+    def _tested(self, node, given: bool) -> frozenset[str]:
+        """The optional fields that are given whenever `node` is `given` (true) or not (false)."""
+        if self._presence(node):
+            return frozenset(node.parts) if given else frozenset()
+        if isinstance(node, Unary) and node.op == "not":
+            return self._tested(node.operand, not given)
+        if isinstance(node, Binary) and node.op == ("and" if given else "or"):
+            return self._tested(node.left, given) | self._tested(node.right, given)
+        return frozenset()
+
+    def _guarded(self, node: Binary) -> tuple[Ty, Ty]:
+        """Infer both sides of `and` / `or`; the right side runs only when the left is true
+        (`and`) or false (`or`), so the optional fields that decides are given there."""
+        left = self.infer(node.left)
+        outer = self.given
+        self.given = outer | self._tested(node.left, node.op == "and")
+        try:
+            right = self.infer(node.right)
+        finally:
+            self.given = outer
+        return left, right
 
     def _list(self, node: ListExpr) -> Ty:
         items = [self.infer(item) for item in node.items]
@@ -131,7 +165,10 @@ class Checker:
         return Ty("list", ANY)
 
     def _binary(self, node: Binary) -> Ty:
-        left, right = self.infer(node.left), self.infer(node.right)
+        if node.op in ("and", "or"):
+            left, right = self._guarded(node)
+        else:
+            left, right = self.infer(node.left), self.infer(node.right)
         if ANY in (left, right) and node.op not in ("and", "or"):
             return BOOL if node.op not in ("+", "-", "*", "/") else ANY
         handler = {"and": self._boolean, "or": self._boolean, "==": self._equal, "!=": self._equal,
@@ -143,8 +180,8 @@ class Checker:
         return self._arith(node, left, right)
 
     def _boolean(self, node: Binary, left: Ty, right: Ty) -> Ty:
-        for side, ty in (("left", left), ("right", right)):
-            if ty.kind not in ("bool", "any"):
+        for side, ty, operand in (("left", left, node.left), ("right", right, node.right)):
+            if ty.kind not in ("bool", "any") and not self._presence(operand):
                 self._mismatch(node.span, f"`{node.op}` joins conditions, but its {side} side is `{ty.render()}`",
                                "both sides of `and` / `or` must be conditions such as `x > 1`")
                 break

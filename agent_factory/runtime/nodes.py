@@ -41,7 +41,7 @@ from .budget import SERVED
 from .config import RuntimeConfig
 from .errors import AgentRuntimeError
 from .evaluate import EvaluationError, evaluate, expression, paths
-from .prompts import fill, inputs_prompt, repair_message, system_prompt
+from .prompts import fill, inputs_prompt, optional_fields, repair_message, system_prompt
 from .result import GuardResult
 from .router import Router
 from .state import GUARDS, ROUTE, STEPS, TOOLS, field_names, output_model, response_format
@@ -307,7 +307,7 @@ def llm_node(node: PlanNode, rt: Runtime) -> Node:
 
     async def llm(state: dict[str, Any]) -> dict[str, Any]:
         prompt = node.options.get("prompt") or ""
-        text = (fill(prompt, state, step=node.name, where=rt.where(node.line)) if prompt
+        text = (fill(prompt, state, step=node.name, where=rt.where(node.line), optional=optional_fields(rt.spec)) if prompt
                 else inputs_prompt(state, rt.plan.inputs))
         messages = [{"role": "system", "content": system_prompt(rt.spec, outputs)}, {"role": "user", "content": text}]
         values, called = await converse(rt, node, state, messages, outputs, tools, rounds)
@@ -362,7 +362,8 @@ def rules_node(node: PlanNode, rt: Runtime) -> Node:
             if rule.otherwise or (rule.when is not None and evaluate(rule.when, scope)):
                 update = {outputs[0]: rule.verdict} if outputs else {}
                 if rule.message and len(outputs) > 1:
-                    update[outputs[1]] = fill(rule.message, state, step=node.name, where=rt.where(rule.span.line))
+                    update[outputs[1]] = fill(rule.message, state, step=node.name, where=rt.where(rule.span.line),
+                                           optional=optional_fields(rt.spec))
                 return update
         raise StepFailed(f"step '{node.name}' ({rt.where(node.line)}): no rule of '{table.name}' matched "
                          "and the table has no `otherwise`")

@@ -6,14 +6,15 @@ check is enforced by a guard, not by asking) and every invariant inherited from 
 and the shape of the answer (a JSON object with the step's output fields).
 
 A step prompt's `{name}` / `{a.b}` placeholders are filled from the run state (text as it is,
-anything else as JSON); `{{` and `}}` stand for literal braces.
+anything else as JSON); `{{` and `}}` stand for literal braces. An optional field (`name: type?`)
+that has no value is empty text: the compiler accepts `{name}` for it, so the run must too.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from agent_factory.compiler import Spec
@@ -54,14 +55,23 @@ def answer_instruction(outputs: list[str]) -> str:
     return f"When you give your final answer, reply with one JSON object only, with the fields: {names}."
 
 
-def fill(template: str, values: Mapping[str, Any], *, step: str, where: str) -> str:
-    """`template` with its placeholders filled from `values`; `PromptError` names a missing one."""
+def optional_fields(spec: Spec) -> frozenset[str]:
+    """The inputs and outputs of `spec` declared optional (`name: type?`)."""
+    return frozenset(f.name for f in (*spec.inputs, *spec.outputs) if f.type.optional)
+
+
+def fill(template: str, values: Mapping[str, Any], *, step: str, where: str,
+         optional: Collection[str] = ()) -> str:
+    """`template` with its placeholders filled from `values`; a field named in `optional` that
+    has no value is empty text; `PromptError` names any other missing one."""
 
     def replace(match: re.Match[str]) -> str:
         token = match.group(0)
         if token in ("{{", "}}"):
             return token[0]
         value = _lookup(values, match.group(1))
+        if value is None and match.group(1).split(".")[0] in optional:
+            return ""
         if value is None:
             known = ", ".join(sorted(k for k in values if not k.startswith("__"))) or "none"
             raise PromptError(f"step '{step}' ({where}): the prompt names {{{match.group(1)}}}, "
