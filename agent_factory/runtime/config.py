@@ -1,14 +1,22 @@
-"""`agent-factory.toml`: model aliases, tiers and the fallback chain the router uses.
+"""`agent-factory.toml`: model aliases, tiers and the fallback chain the router uses, and the
+`[tools]` table.
 
 `load_config(path)` reads the file named, else `./agent-factory.toml`, else the embedded
 defaults (`default_config.toml` beside this module, the same text docs/configuration.md shows).
 Numbers are read as `Decimal` straight from the TOML text, so prices and limits are exact.
-The file may hold tables for other components; only `router`, `models` and `tiers` are read here.
+The file may hold tables for other components; only `router`, `models`, `tiers` and `tools` are
+read here. A file with only a `[tools]` table keeps the default models.
+
+The configuration is trusted code: it names keys, hosts and processes. So a file picked up
+from the working folder without being named is announced on stderr when it starts processes,
+lets `python:` bindings run or sends a key to a model host of its own (`announce_local`).
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
+import sys
 import tomllib
 from decimal import Decimal
 from importlib import resources
@@ -20,12 +28,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from agent_factory.compiler.ir import TaskType, Tier
 
 from .errors import ConfigError
+from .tools.config import HttpConfig, McpServerConfig, ToolConfig, WebSearchConfig, WikipediaConfig
 
 CONFIG_FILENAME = "agent-factory.toml"
 DEFAULT_CONFIG_NAME = "<embedded defaults>"
 TASK_TYPES: tuple[str, ...] = get_args(TaskType)
 TIERS: tuple[str, ...] = get_args(Tier)
-_SECTIONS = ("router", "models", "tiers")
+_SECTIONS = ("router", "models", "tiers", "tools")
+_ROUTER_SECTIONS = ("router", "models", "tiers")
 
 
 class _Frozen(BaseModel):
@@ -80,12 +90,13 @@ class RouterSettings(_Frozen):
 
 
 class RuntimeConfig(_Frozen):
-    """The whole router configuration: `router` settings, `models` by alias, `tiers` by name,
-    and `source` (the file it came from, or `<embedded defaults>`)."""
+    """The whole runtime configuration: `router` settings, `models` by alias, `tiers` by name,
+    the `tools` table, and `source` (the file it came from, or `<embedded defaults>`)."""
 
     router: RouterSettings = RouterSettings()
     models: dict[str, AliasConfig]
     tiers: dict[Tier, TierConfig] = Field(default_factory=dict)
+    tools: ToolConfig = Field(default_factory=ToolConfig)
     source: str = DEFAULT_CONFIG_NAME
 
     @field_validator("models")
@@ -143,14 +154,51 @@ def load_config(path: str | Path | None = None) -> RuntimeConfig:
     """The runtime configuration from `path`, else `./agent-factory.toml`, else the embedded defaults.
 
     Raises `ConfigError` (naming the file and the key) when a named file is missing or any
-    value is invalid.
+    value is invalid. A file found in the working folder is announced when it holds trusted
+    powers (see `announce_local`).
     """
     if path is not None:
         return parse_config(_read(Path(path)), str(path))
     local = Path.cwd() / CONFIG_FILENAME
     if local.is_file():
-        return parse_config(_read(local), CONFIG_FILENAME)
+        config = parse_config(_read(local), CONFIG_FILENAME)
+        announce_local(config)
+        return config
     return default_config()
+
+
+def trusted_powers(config: RuntimeConfig) -> list[str]:
+    """What in `config` only an operator should decide: processes it starts, code it lets
+    `python:` bindings run, keys it sends to hosts other than a provider's own."""
+    tools = config.tools
+    powers = [f"starts MCP server '{name}' ({server.command})" for name, server in sorted(tools.mcp_servers.items())]
+    if tools.allow_python:
+        powers.append(f"lets python: bindings run {', '.join(tools.allow_python)}")
+    powers += [
+        f"sends ${alias.api_key_env} to {alias.api_base} (models.{name})"
+        for name, alias in config.models.items()
+        if alias.api_key_env and alias.api_base
+    ]
+    search = tools.web_search
+    if search.api_key_env and search.url:
+        powers.append(f"sends ${search.api_key_env} to {search.url} (tools.web_search)")
+    return powers
+
+
+def announce_local(config: RuntimeConfig) -> None:
+    """Name on stderr a configuration found in the working folder that holds trusted powers:
+    a cloned repository can ship one, and running a spec there must not silently start its
+    processes or send keys to its hosts. Said once per file and content per process."""
+    powers = trusted_powers(config)
+    if powers:
+        _say_once(str(Path.cwd() / config.source), tuple(powers))
+
+
+@functools.cache
+def _say_once(path: str, powers: tuple[str, ...]) -> None:
+    lines = [f"note: using {path} from the working folder; it"] + [f"  - {power}" for power in powers]
+    lines.append("  a configuration runs with your permissions: pass --config to choose one explicitly")
+    print("\n".join(lines), file=sys.stderr)
 
 
 def default_config() -> RuntimeConfig:
@@ -165,9 +213,11 @@ def default_config_text() -> str:
 
 def _read(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the configuration: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: the configuration is not UTF-8 text (byte {exc.start} is not valid)") from None
 
 
 def parse_config(text: str, source: str = "<string>") -> RuntimeConfig:
@@ -178,6 +228,9 @@ def parse_config(text: str, source: str = "<string>") -> RuntimeConfig:
         raise ConfigError(f"{source}: invalid TOML: {exc}") from None
     _reject_misspelt_sections(data, source)
     sections = {key: data[key] for key in _SECTIONS if key in data}
+    if not any(key in data for key in _ROUTER_SECTIONS):  # only other tables, e.g. [tools]
+        defaults = tomllib.loads(default_config_text(), parse_float=Decimal)
+        sections.update({key: defaults[key] for key in _ROUTER_SECTIONS if key in defaults})
     try:
         return RuntimeConfig.model_validate({**sections, "source": source})
     except ValidationError as exc:
@@ -190,14 +243,15 @@ def _reject_misspelt_sections(data: dict[str, Any], source: str) -> None:
     for key in data:
         if key not in _SECTIONS and difflib.get_close_matches(key, _SECTIONS, n=1, cutoff=0.8):
             raise ConfigError(f"{source}: unknown table [{key}]{_did_you_mean(key, _SECTIONS)}")
-    if "models" not in data and any(key in data for key in _SECTIONS):
+    if "models" not in data and any(key in data for key in _ROUTER_SECTIONS):
         raise ConfigError(f"{source}: no [models.<alias>] table; define at least one model alias")
 
 
 def _known_keys() -> set[str]:
     """Every key a table of the configuration may hold (for "did you mean")."""
     keys: set[str] = set()
-    for model in (AliasConfig, TierConfig, RouterSettings, RuntimeConfig):
+    for model in (AliasConfig, TierConfig, RouterSettings, RuntimeConfig, ToolConfig, HttpConfig,
+                  WebSearchConfig, WikipediaConfig, McpServerConfig):
         keys.update(model.model_fields)
         keys.update(field.alias for field in model.model_fields.values() if field.alias)
     return keys

@@ -86,7 +86,7 @@ def config(stub, make_config, alias_table, litellm):
 def test_an_mcp_bound_tool_is_called_and_its_result_reaches_the_model(tmp_path, stub, config, notes_server):
     spec = tmp_path / "note_reader.md"
     spec.write_text(SPEC.strip() + "\n", encoding="utf-8")
-    tools = ToolConfig(timeout_s=30, mcp_servers={"notes": notes_server})
+    tools = ToolConfig(timeout_s=30, mcp_servers={"notes": notes_server}, allow_mcp=("notes",))
 
     result = run_spec(spec, "summarise note n-42", config=config, tool_config=tools)
 
@@ -111,3 +111,20 @@ def test_an_mcp_bound_tool_is_called_and_its_result_reaches_the_model(tmp_path, 
 
     assert [a.outcome for a in result.ledger] == ["ok", "ok"]
     assert result.steps == ["agent"]
+
+
+def test_a_server_the_configuration_does_not_allow_is_refused_and_the_model_is_told(
+        tmp_path, stub, config, notes_server):
+    spec = tmp_path / "note_reader.md"
+    spec.write_text(SPEC.strip() + "\n", encoding="utf-8")
+    tools = ToolConfig(timeout_s=30, mcp_servers={"notes": notes_server})  # declared, not allowed
+
+    result = run_spec(spec, "summarise note n-42", config=config, tool_config=tools)
+
+    answered = stub.requests[1]["messages"][-1]
+    assert answered["role"] == "tool"
+    assert answered["content"] == (
+        "error: MCP server 'notes' is not allowed for mcp: bindings: its tools run with your permissions; "
+        "add 'notes' to [tools] allow_mcp in agent-factory.toml to let specs call it"
+    )
+    assert result.tools_called == ["read_note"]

@@ -16,6 +16,11 @@ url = "https://search.example/api?q={query}&n={max_results}"
 command = "npx"
 args = ["-y", "@modelcontextprotocol/server-filesystem", "/data"]
 ```
+
+`python:` and `mcp:` bindings run code with the process's permissions, so a spec may use them
+only where this table allows: `allow_python` lists modules (with their submodules) or exact
+`module:function` targets, `allow_mcp` lists servers of `mcp_servers`; `"*"` allows all.
+Both are empty by default, and the hosted API allows none.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MIB = 1024 * 1024
 
@@ -102,7 +107,8 @@ class McpServerConfig(_Config):
 class ToolConfig(_Config):
     """All tool settings. `timeout_s` bounds every call; `workspace` is the only folder the
     file tools may touch (no workspace: file tools refuse); file size limits; the `http`
-    policy; search providers; `mcp_servers` by name."""
+    policy; search providers; `mcp_servers` by name; `allow_python` and `allow_mcp`, what
+    code bindings may run (see the module doc)."""
 
     timeout_s: float = Field(default=20.0, gt=0)
     workspace: Path | None = None
@@ -113,8 +119,39 @@ class ToolConfig(_Config):
     web_search: WebSearchConfig = Field(default_factory=WebSearchConfig)
     wikipedia: WikipediaConfig = Field(default_factory=WikipediaConfig)
     mcp_servers: dict[str, McpServerConfig] = Field(default_factory=dict)
+    allow_python: tuple[str, ...] = ()
+    allow_mcp: tuple[str, ...] = ()
+
+    @field_validator("allow_python")
+    @classmethod
+    def _python_targets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            if entry != "*" and not _PYTHON_ENTRY.fullmatch(entry):
+                raise ValueError(f"allow_python entries are modules or 'module:function' targets, got {entry!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _mcp_servers_exist(self) -> ToolConfig:
+        unknown = [name for name in self.allow_mcp if name != "*" and name not in self.mcp_servers]
+        if unknown:
+            configured = ", ".join(sorted(self.mcp_servers)) or "none"
+            raise ValueError(f"allow_mcp names servers not in [tools.mcp_servers]: {', '.join(unknown)} "
+                             f"(configured: {configured})")
+        return self
+
+    def python_allowed(self, target: str) -> bool:
+        """Whether a `python:` binding to `target` (`package.module:function`) may run."""
+        module = target.partition(":")[0]
+        return any(
+            entry in ("*", target, module) or module.startswith(entry + ".") for entry in self.allow_python
+        )
+
+    def mcp_allowed(self, server: str) -> bool:
+        """Whether `mcp:` bindings may call tools of `server`."""
+        return "*" in self.allow_mcp or server in self.allow_mcp
 
 
+_PYTHON_ENTRY = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*)?")
 _STDIO_KEYS = ("command", "args", "env", "cwd")
 
 

@@ -1,7 +1,9 @@
 """`mcp:` bindings: `(mcp: files/read_text_file)` calls tool `read_text_file` of the MCP
 server `files`, a stdio server declared in `[tools.mcp_servers.files]`.
 
-Each server is started on first use and kept for the rest of the run (`McpPool`); a
+A spec may call a server only when the operator's `[tools] allow_mcp` lists it. Servers get
+a minimal environment (`PATH`, `HOME`, the user and terminal variables) plus their own `env`,
+never the process's keys. Each server is started on first use and kept for the rest of the run (`McpPool`); a
 background task owns the SDK's connection context, because the SDK's context managers
 must be entered and left in the same task while tool calls come from many tasks. The
 server's stderr goes to a temporary file whose tail explains a server that fails.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import tempfile
 from collections.abc import Mapping
 from datetime import timedelta
@@ -53,6 +56,11 @@ def mcp_binding_tool(ref: ToolRef) -> ToolSpec:
         raise ValueError(f"tool '{ref.name}': {exc}") from None
 
     async def handler(args: dict[str, Any], ctx: ToolContext) -> Any:
+        if not ctx.config.mcp_allowed(server):
+            raise ToolError(
+                f"MCP server '{server}' is not allowed for mcp: bindings: its tools run with your permissions; "
+                f"add '{server}' to [tools] allow_mcp in agent-factory.toml to let specs call it"
+            )
         return await ctx.mcp().call(server, tool, args, ctx.config.timeout_s)
 
     return ToolSpec(
@@ -218,7 +226,7 @@ async def open_session(stack: contextlib.AsyncExitStack, config: McpServerConfig
     from mcp.client.stdio import StdioServerParameters, stdio_client
 
     params = StdioServerParameters(
-        command=config.command, args=list(config.args), env=dict(config.env) or None, cwd=config.cwd
+        command=config.command, args=list(config.args), env={**minimal_environment(), **config.env}, cwd=config.cwd
     )
     transport = stdio_client(params, errlog=errlog)
     if hasattr(mcp, "Client"):  # mcp 2.x
@@ -228,6 +236,14 @@ async def open_session(stack: contextlib.AsyncExitStack, config: McpServerConfig
     session = await stack.enter_async_context(mcp.ClientSession(read, write))
     await session.initialize()
     return _Session(session, modern=False)
+
+
+_INHERITED = ("HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER", "LANG", "LC_ALL", "TMPDIR")
+
+
+def minimal_environment() -> dict[str, str]:
+    """The variables a server inherits: enough to find programs and a home, no keys."""
+    return {name: os.environ[name] for name in _INHERITED if name in os.environ}
 
 
 def result_content(server: str, tool: str, result: Any) -> Any:

@@ -1,10 +1,17 @@
 """`python:` bindings: `(python: package.module:function)`.
 
-The function is imported on first call (so compiling a spec never runs its code), called
-with the tool arguments as keyword arguments, awaited when it is a coroutine function and
-run in a worker thread otherwise (a blocking function must not stall the event loop, and
-the tool timeout must still fire). Import problems, bad arguments and exceptions the
-function raises all come back as tool errors.
+A python binding runs code with the process's permissions, so it runs only when the
+operator's `[tools] allow_python` lists its module (or the exact target); otherwise each call
+is refused. Compiling or checking a spec never imports the function. When a run starts,
+`prepared` imports an allowed function and gives the tool a closed argument schema built from
+its signature (the model may pass only the parameters the function declares).
+
+The function is called with the tool arguments as keyword arguments, awaited when it is a
+coroutine function and run in a worker thread otherwise (a blocking function must not stall the
+event loop, and the tool timeout still fires: the run goes on while the thread finishes).
+Import problems, bad arguments and exceptions the function raises all come back as tool errors.
+What cannot be prevented in-process: the function sees the process's environment (and so any
+keys in it), its files and its network; use an MCP server for code you do not trust as much.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from .schema import arg, object_schema
 if TYPE_CHECKING:
     from agent_factory.compiler.ir import ToolRef
 
+    from .config import ToolConfig
     from .context import ToolContext
 
 _TARGET = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
@@ -91,8 +99,9 @@ def jsonable(value: Any) -> Any:
 def python_binding_tool(ref: ToolRef, *, inspect_target: bool = False) -> ToolSpec:
     """The `ToolSpec` of a spec tool bound with `python:`; `ValueError` for a malformed target.
 
-    The argument schema is open (any keyword) unless `inspect_target` is true, which imports
-    the function now and builds the schema from its signature (for the model's tool list)."""
+    Until `prepared` (or `inspect_target`, which imports the function now) builds the closed
+    schema from the function's signature, the schema is open and each call checks the
+    allow-list, then the arguments against the signature."""
     target = ref.binding.target
     try:
         parse_target(target)
@@ -101,6 +110,7 @@ def python_binding_tool(ref: ToolRef, *, inspect_target: bool = False) -> ToolSp
     parameters = signature_schema(load_callable(target)) if inspect_target else dict(_OPEN_SCHEMA)
 
     async def handler(args: dict[str, Any], ctx: ToolContext) -> Any:
+        check_allowed(target, ctx.config)
         return await call_python(target, args)
 
     return ToolSpec(
@@ -114,23 +124,42 @@ def python_binding_tool(ref: ToolRef, *, inspect_target: bool = False) -> ToolSp
     )
 
 
+def check_allowed(target: str, config: ToolConfig) -> None:
+    """A `ToolError` unless the operator's configuration allows the binding to run."""
+    if not config.python_allowed(target):
+        module = target.partition(":")[0]
+        raise ToolError(
+            f"python binding '{target}' is not allowed: it runs code with your permissions; "
+            f"add '{module}' to [tools] allow_python in agent-factory.toml to let it run"
+        )
+
+
+def prepared(spec: ToolSpec, config: ToolConfig) -> ToolSpec:
+    """The python tool `spec` with the closed schema of its function, when the configuration
+    allows it and it imports; unchanged otherwise (its calls then say why they fail)."""
+    if not config.python_allowed(spec.binding or ""):
+        return spec
+    try:
+        func = load_callable(spec.binding or "")
+    except ToolError:
+        return spec
+    return spec.model_copy(update={"parameters": signature_schema(func)})
+
+
 def signature_schema(func: Callable[..., Any]) -> dict[str, Any]:
-    """An arguments schema from a function signature: annotated scalars map to JSON types,
-    parameters with defaults are optional, `**kwargs` opens the object."""
+    """A closed arguments schema from a function signature: annotated scalars map to JSON
+    types, parameters with defaults are optional. `**kwargs` does not open it: the model may
+    pass only what the function names."""
     properties: dict[str, dict[str, Any]] = {}
-    open_ = False
     for param in _signature(func).parameters.values():
-        if param.kind is param.VAR_KEYWORD:
-            open_ = True
-            continue
-        if param.kind in (param.VAR_POSITIONAL, param.POSITIONAL_ONLY):
-            continue  # cannot be passed by keyword
+        if param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL, param.POSITIONAL_ONLY):
+            continue  # cannot be passed by a named keyword
         json_type = _JSON_TYPES.get(param.annotation) or _JSON_TYPES_BY_NAME.get(str(param.annotation))
         prop = arg(json_type, param.name) if json_type else {"description": param.name}
         if param.default is not param.empty:
             prop["default"] = param.default
         properties[param.name] = prop
-    return object_schema(properties, open_=open_)
+    return object_schema(properties)
 
 
 def _signature(func: Callable[..., Any]) -> inspect.Signature:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from .config import ToolConfig
 from .context import ToolContext
 from .model import ToolResult, ToolSpec
+from .python_binding import prepared
 
 
 class ToolCall(BaseModel):
@@ -46,8 +47,11 @@ class ToolRunner:
             from .builtin import builtin_tools
 
             tools = builtin_tools()
-        self.tools = dict(tools)
         self.context = context or ToolContext(config=config or ToolConfig())
+        # python tools get their function's closed schema now, when the configuration allows them
+        self.tools = {
+            name: prepared(spec, self.context.config) if spec.kind == "python" else spec for name, spec in tools.items()
+        }
         self.calls: list[ToolCall] = []
 
     @property

@@ -1,4 +1,5 @@
-"""`mcp:` bindings against a real stdio MCP server (mcp_test_server.py, started by the tests)."""
+"""`mcp:` bindings against a real stdio MCP server (mcp_test_server.py, started by the tests):
+only servers the configuration allows, started with a minimal environment."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def demo_config(**overrides) -> ToolConfig:
         ),
         "ghost": McpServerConfig(command="/nonexistent/mcp-server"),
     }
-    return ToolConfig(mcp_servers=servers, **overrides)
+    return ToolConfig(mcp_servers=servers, **{"allow_mcp": ("*",), **overrides})
 
 
 @pytest.fixture
@@ -90,6 +91,33 @@ async def test_configured_environment_reaches_the_server(runner):
     async with runner:
         result = await runner.call("env", {"name": "AF_TEST_VAR"})
     assert result.content == {"result": "from-config"}
+
+
+async def test_the_server_does_not_inherit_the_process_keys(runner, monkeypatch):
+    monkeypatch.setenv("AF_TEST_SECRET_KEY", "sk-live-123")
+    async with runner:
+        secret = await runner.call("env", {"name": "AF_TEST_SECRET_KEY"})
+        path = await runner.call("env", {"name": "PATH"})
+    assert secret.content == {"result": "<unset>"}
+    assert path.content == {"result": os.environ["PATH"]}
+
+
+async def test_a_server_the_configuration_does_not_allow_is_never_started(tool_ref):
+    adder = binding_tool(tool_ref("adder", "mcp", target="demo/add"))
+    async with ToolContext(demo_config(allow_mcp=("broken",))) as ctx:
+        result = await adder.invoke({"a": 1, "b": 2}, ctx)
+        assert ctx._mcp is None  # no server process was started
+    assert result.error == (
+        "MCP server 'demo' is not allowed for mcp: bindings: its tools run with your permissions; "
+        "add 'demo' to [tools] allow_mcp in agent-factory.toml to let specs call it"
+    )
+
+
+def test_allow_mcp_must_name_configured_servers():
+    with pytest.raises(ValueError) as caught:
+        demo_config(allow_mcp=("demo", "files"))
+    assert "allow_mcp names servers not in [tools.mcp_servers]: files (configured: broken, demo, ghost)" in str(
+        caught.value)
 
 
 async def test_tool_errors_become_failed_results(runner):

@@ -1,4 +1,5 @@
-"""`python:` bindings import on first call, pass keyword arguments, and report every failure as a result."""
+"""`python:` bindings run only where the configuration allows them, get a closed schema from
+their function's signature, pass keyword arguments, and report every failure as a result."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import textwrap
 
 import pytest
 
-from agent_factory.runtime.tools import ToolConfig, ToolContext, binding_tool
+import sys
+
+from agent_factory.runtime.tools import ToolConfig, ToolRunner, binding_tool
 from agent_factory.runtime.tools.python_binding import python_binding_tool, signature_schema
 
 MODULE = '''
@@ -60,6 +63,10 @@ async def nap(seconds: float) -> str:
     return "rested"
 
 
+def anything(**options) -> dict:
+    return options
+
+
 def block(seconds: float) -> str:
     time.sleep(seconds)
     return "done"
@@ -86,11 +93,48 @@ def helpers(tmp_path, monkeypatch):
 
 @pytest.fixture
 def call(tool_ref):
-    async def run(target: str, args: dict, timeout_s: float = 5):
+    """Calls a bound function through a runner whose configuration allows `allow`."""
+
+    async def run(target: str, args: dict, timeout_s: float = 5, allow: tuple[str, ...] = ("*",)):
         spec = binding_tool(tool_ref("bound", "python", target=target))
-        return await spec.invoke(args, ToolContext(ToolConfig(timeout_s=timeout_s)))
+        async with ToolRunner({"bound": spec}, ToolConfig(timeout_s=timeout_s, allow_python=allow)) as runner:
+            return await runner.call("bound", args)
 
     return run
+
+
+REFUSED = ("python binding '{target}' is not allowed: it runs code with your permissions; "
+           "add '{module}' to [tools] allow_python in agent-factory.toml to let it run")
+
+
+@pytest.mark.anyio
+async def test_a_binding_the_configuration_does_not_allow_is_refused_without_importing_it(helpers, call):
+    result = await call("os:system", {"command": "echo pwned"}, allow=())
+    assert result.error == REFUSED.format(target="os:system", module="os")
+    result = await call(f"{helpers}:add", {"a": 1}, allow=())
+    assert result.error == REFUSED.format(target=f"{helpers}:add", module=helpers)
+    assert helpers not in sys.modules  # refused before any of its code ran
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("allow, allowed, refused", [
+    (("af_binding_helpers",), ["add", "greet"], []),
+    (("af_binding_helpers:add",), ["add"], ["greet"]),
+    (("af_binding",), [], ["add"]),  # a module name, not a text prefix
+])
+async def test_the_allow_list_names_modules_or_exact_targets(helpers, call, allow, allowed, refused):
+    args = {"add": {"a": 1}, "greet": {"name": "Ada"}}
+    for function in allowed:
+        assert (await call(f"{helpers}:{function}", args[function], allow=allow)).ok
+    for function in refused:
+        result = await call(f"{helpers}:{function}", args[function], allow=allow)
+        assert result.error == REFUSED.format(target=f"{helpers}:{function}", module=helpers)
+
+
+@pytest.mark.anyio
+async def test_the_model_may_pass_only_the_parameters_the_function_declares(helpers, call):
+    result = await call(f"{helpers}:anything", {"shell": "rm -rf /"})
+    assert result.error == "invalid arguments: unknown argument 'shell' (expected: none)"
 
 
 @pytest.mark.anyio
@@ -125,10 +169,9 @@ async def test_attribute_paths_reach_methods(helpers, call):
         ("af_binding_helpers:missing", {}, "module 'af_binding_helpers' has no attribute 'missing' "
          "(python binding 'af_binding_helpers:missing')"),
         ("af_binding_helpers:NOT_CALLABLE", {}, "python binding 'af_binding_helpers:NOT_CALLABLE' is not callable"),
-        ("af_binding_helpers:add", {"b": 1}, "bad arguments for 'af_binding_helpers:add': "
-         "missing a required argument: 'a'"),
-        ("af_binding_helpers:add", {"a": 1, "c": 3}, "bad arguments for 'af_binding_helpers:add': "
-         "got an unexpected keyword argument 'c'"),
+        ("af_binding_helpers:add", {"b": 1}, "invalid arguments: missing required argument 'a'"),
+        ("af_binding_helpers:add", {"a": 1, "c": 3}, "invalid arguments: unknown argument 'c' (expected: a, b)"),
+        ("af_binding_helpers:add", {"a": "1"}, "invalid arguments: argument 'a' must be an integer, got string"),
         ("af_binding_helpers:fail", {"reason": "no luck"}, "ValueError: no luck"),
     ],
 )
@@ -161,24 +204,31 @@ def test_malformed_targets_are_refused_when_the_tool_is_built(tool_ref, target):
     assert str(caught.value) == expected
 
 
-def test_the_schema_is_open_unless_the_target_is_inspected(helpers, tool_ref):
+ADD_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "a": {"type": "integer", "description": "a"},
+        "b": {"type": "integer", "description": "b", "default": 2},
+    },
+    "required": ["a"],
+    "additionalProperties": False,
+}
+
+
+def test_the_schema_is_closed_and_comes_from_the_signature_once_allowed(helpers, tool_ref):
     ref = tool_ref("adder", "python", target=f"{helpers}:add", description="Adds two numbers")
     lazy = python_binding_tool(ref)
+    # open until prepared: each call then checks the allow-list first, the signature second
     assert lazy.parameters == {"type": "object", "properties": {}, "required": [], "additionalProperties": True}
     assert (lazy.description, lazy.kind, lazy.binding) == ("Adds two numbers", "python", f"{helpers}:add")
-    inspected = python_binding_tool(ref, inspect_target=True)
-    assert inspected.parameters == {
-        "type": "object",
-        "properties": {
-            "a": {"type": "integer", "description": "a"},
-            "b": {"type": "integer", "description": "b", "default": 2},
-        },
-        "required": ["a"],
-        "additionalProperties": False,
-    }
+    assert helpers not in sys.modules  # building the tool imports nothing
+    assert ToolRunner({"adder": lazy}, ToolConfig()).tools["adder"].parameters == lazy.parameters
+    assert helpers not in sys.modules  # not allowed: not imported either
+    assert ToolRunner({"adder": lazy}, ToolConfig(allow_python=(helpers,))).tools["adder"].parameters == ADD_SCHEMA
+    assert python_binding_tool(ref, inspect_target=True).parameters == ADD_SCHEMA
 
 
-def test_signature_schema_maps_scalars_and_opens_for_kwargs():
+def test_signature_schema_maps_scalars_and_stays_closed_with_kwargs():
     def search(query: str, limit: int = 5, exact: bool = False, *, tags: list = (), **extra) -> list:
         return []
 
@@ -191,5 +241,5 @@ def test_signature_schema_maps_scalars_and_opens_for_kwargs():
             "tags": {"type": "array", "description": "tags", "default": ()},
         },
         "required": ["query"],
-        "additionalProperties": True,
+        "additionalProperties": False,
     }
