@@ -58,6 +58,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "E050": (Severity.ERROR, "malformed tool"),
     "E051": (Severity.ERROR, "bad tool binding"),
     "E052": (Severity.ERROR, "tool listed twice"),
+    "W053": (Severity.WARNING, "tool binding runs code with your permissions"),
     # model
     "E060": (Severity.ERROR, "unknown model setting"),
     "E061": (Severity.ERROR, "bad model setting value"),

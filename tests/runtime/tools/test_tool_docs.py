@@ -28,7 +28,7 @@ def test_every_builtin_has_a_section_naming_each_argument():
 def test_every_toml_example_is_a_valid_tools_config():
     blocks = re.findall(r"```toml\n(.*?)```", DOC.read_text(encoding="utf-8"), re.DOTALL)
     tables = [tomllib.loads(block)["tools"] for block in blocks]
-    assert len(tables) == 4
+    assert len(tables) == 5
     for table in tables:
         ToolConfig.model_validate(table)
 
