@@ -10,6 +10,10 @@ code generation, litellm, langgraph or jinja2:
     graph.py     graph                 (Mermaid or text graph of an Agent or Team)
     run.py       run, test, brainfart  (the LangGraph runtime)
     codegen.py   codegen run|verify    (the OpenHands backend)
+    serve.py     serve                 (the hosted API; agent_factory.platform)
+    db.py        db upgrade|status     (the hosted API's migrations)
+    admin.py     admin create-team|set-password
+    database.py  the --data-dir option and database errors shared by serve, db and admin
     exit.py      Exit                  (the exit-code enum every command uses)
 
 To add a command group, write `agent_factory/cli/<group>.py` with a click command (or
@@ -40,6 +44,9 @@ COMMANDS: dict[str, str] = {
     "test": "agent_factory.cli.run:test",
     "brainfart": "agent_factory.cli.run:brainfart",
     "codegen": "agent_factory.cli.codegen:codegen",
+    "serve": "agent_factory.cli.serve:serve",
+    "db": "agent_factory.cli.db:db",
+    "admin": "agent_factory.cli.admin:admin",
 }
 
 

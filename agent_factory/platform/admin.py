@@ -1,0 +1,102 @@
+"""Operator actions outside the API: create a team with an owner key, set a password, serve.
+
+Each opens the same database `serve` uses (`DATABASE_URL`, or the embedded server in the data
+dir — joining it when `serve` is already running there) and goes through the same services and
+row-level security as the API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .db.connect import DatabaseUrls, default_data_dir, open_database
+from .db.migrate import upgrade
+from .db.pool import create_pool
+from .errors import PlatformError
+from .settings import Settings
+
+BOOTSTRAP_TEAM = "default"
+BOOTSTRAP_OWNER = "admin@localhost"
+
+
+async def _with_pool(urls: DatabaseUrls, action: Callable[..., Any], *args: Any) -> Any:
+    pool = await create_pool(urls.app, min_size=1, max_size=2)
+    try:
+        return await action(pool, *args)
+    finally:
+        await pool.close()
+
+
+def create_team(urls: DatabaseUrls, name: str, owner_email: str, plan: str = "free") -> dict:
+    """A team owned by `owner_email`, with an owner key (see `tenancy.service.create_team`)."""
+    from .tenancy.service import create_team as create
+
+    return asyncio.run(_with_pool(urls, create, name, owner_email, plan))
+
+
+def set_password(urls: DatabaseUrls, email: str, password: str) -> None:
+    from .tenancy.service import set_password as set_
+
+    asyncio.run(_with_pool(urls, set_, email, password))
+
+
+def has_teams(urls: DatabaseUrls) -> bool:
+    """Whether any team exists (asked as the owner role, which sees every row)."""
+    import psycopg
+
+    with psycopg.connect(urls.owner) as conn:
+        return conn.execute("SELECT EXISTS (SELECT 1 FROM teams)").fetchone()[0]
+
+
+def serve(host: str, port: int, data_dir: Path | None, config_path: Path | None, echo: Callable[[str], None]) -> None:
+    """Open the database (starting the embedded one if needed), migrate, bootstrap an empty
+    database with a team and an admin key (printed once), and run the API until interrupted."""
+    import uvicorn
+
+    from .app import create_app
+
+    sock = listen(host, port)  # before the database starts: a taken port is reported at once
+    with open_database(data_dir) as urls:
+        applied = upgrade(urls.owner)
+        settings = Settings(database=urls, config_path=config_path)
+        echo(f"Agent Factory API on http://{_host(host)}:{port}  (OpenAPI: http://{_host(host)}:{port}/docs)")
+        if urls.embedded:
+            echo(f"data dir: {(data_dir or default_data_dir()).expanduser().resolve()} (embedded PostgreSQL)")
+        echo(f"database: {urls.describe()}" + (f"; applied migrations {', '.join(applied)}" if applied else ""))
+        if not has_teams(urls):
+            created = create_team(urls, BOOTSTRAP_TEAM, BOOTSTRAP_OWNER, "free")
+            echo(f"bootstrap admin key of team `{BOOTSTRAP_TEAM}` (owner {BOOTSTRAP_OWNER}), shown once: {created['key']['key']}")
+        server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
+        try:
+            server.run(sockets=[sock])
+        except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled; the shutdown is done
+            pass
+    sock.close()
+    echo("stopped")
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port, or ServeError saying why not."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise ServeError(f"cannot listen on {_host(host)}:{port}: {error.strerror or error}") from None
+    return sock
+
+
+class ServeError(PlatformError):
+    """`serve` cannot start (the address is taken or invalid)."""
+
+    code = "serve_failed"
+
+
+def _host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

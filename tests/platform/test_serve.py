@@ -1,0 +1,92 @@
+"""`agent-factory serve` on the embedded PostgreSQL from a clean data dir: it starts, migrates,
+answers `/ready`, prints a bootstrap key once, lets `admin` work beside it, and keeps everything
+across a restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = [sys.executable, "-c", "from agent_factory.cli import main; main()"]
+KEY_LINE = re.compile(r"bootstrap admin key of team `default` \(owner admin@localhost\), shown once: (agf_\S+)")
+
+
+def _embedded_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DATABASE_APP_URL", "AGENT_FACTORY_DATA_DIR")}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serving(data_dir: Path):
+    port = _free_port()
+    proc = subprocess.Popen([*CLI, "serve", "--port", str(port), "--data-dir", str(data_dir)], env=_embedded_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)
+    reader.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, proc, lines)
+        yield url, lines
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 0, "".join(lines)
+        reader.join(5)
+
+
+def _wait_ready(url: str, proc: subprocess.Popen, lines: list[str]) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "serve exited:\n" + "".join(lines)
+        try:
+            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("serve was not ready in 90 s:\n" + "".join(lines))
+
+
+@pytest.mark.slow
+def test_serve_starts_from_a_clean_data_dir_and_keeps_its_data_across_a_restart(market_research):
+    data = Path(tempfile.mkdtemp(prefix="af-serve-")) / "data"
+    with serving(data) as (url, lines):
+        ready = httpx.get(f"{url}/ready").json()
+        assert ready == {"status": "ready", "migrations": ["0001_initial"]}
+        key = KEY_LINE.search("".join(lines)).group(1)
+        assert f"data dir: {data.resolve()} (embedded PostgreSQL)\n" in lines
+        created = httpx.post(f"{url}/v1/agents", json={"spec": market_research}, headers={"X-Api-Key": key})
+        assert created.status_code == 201
+        agent_id = created.json()["id"]
+        second = subprocess.run([*CLI, "admin", "create-team", "Second", "--owner", "sam@second.test", "--data-dir", str(data),
+                                 "--format", "json"], env=_embedded_env(), capture_output=True, text=True, timeout=120)
+        assert second.returncode == 0, second.stderr
+        other_key = json.loads(second.stdout)["key"]
+        assert httpx.get(f"{url}/v1/agents/{agent_id}", headers={"X-Api-Key": other_key}).status_code == 404
+    assert lines[-1] == "stopped\n"
+    with serving(data) as (url, lines):
+        assert KEY_LINE.search("".join(lines)) is None, "the bootstrap key is printed on the first start only"
+        again = httpx.get(f"{url}/v1/agents/{agent_id}", headers={"X-Api-Key": key})
+        assert (again.status_code, again.json()["version"]) == (200, 1)
+        assert httpx.get(f"{url}/v1/teams/me", headers={"X-Api-Key": other_key}).json()["name"] == "Second"
+    shutil.rmtree(data.parent, ignore_errors=True)
