@@ -157,7 +157,8 @@ class _Request:
 
 class Router:
     """Routes a run's LLM calls. One per run: `ledger` and `budget` are the run's; `replay` a
-    `ReplayStore` to record to or replay from; `health` defaults to the process-wide cooldowns."""
+    `ReplayStore` to record to or replay from; `health` defaults to the process-wide cooldowns;
+    `clock` measures each attempt's latency (seconds)."""
 
     def __init__(
         self,
@@ -168,7 +169,9 @@ class Router:
         *,
         health: ModelHealth | None = None,
         prices: PriceBook | None = None,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
+        self.clock = clock
         self.config = config
         self.ledger = ledger
         self.budget = budget
@@ -300,21 +303,21 @@ class Router:
         if self._replaying:
             return self._replayed(request, name, alias, reservation, attempts)
         litellm()  # the first call imports litellm (seconds); that is not the provider's latency
-        started = time.perf_counter()
+        started = self.clock()
         try:
             parsed = _parse(await self._call_provider(request, alias), request)
         except asyncio.CancelledError:  # the request may have reached the provider: it is billed
             self._charge_worst_case(request, name, alias, reservation, attempts, "cancelled",
-                                    time.perf_counter() - started, "cancelled in flight; charged its worst case")
+                                    self.clock() - started, "cancelled in flight; charged its worst case")
             raise
         except Exception as exc:  # any provider failure is a reason to fall back, never to crash the run
             self.health.failed(_health_key(name, alias), self.config.router)
             outcome = "timeout" if _is_timeout(exc) else "error"
             self._note(attempts, request, name, alias, outcome, estimate=reservation.estimate,
-                       latency=time.perf_counter() - started, error=_first_line(exc))
+                       latency=self.clock() - started, error=_first_line(exc))
             return None
         self.health.succeeded(_health_key(name, alias))
-        result = self._settle(request, name, alias, parsed, reservation, attempts, time.perf_counter() - started)
+        result = self._settle(request, name, alias, parsed, reservation, attempts, self.clock() - started)
         if self.replay is not None:  # recording
             self._record(request, result)
         return result

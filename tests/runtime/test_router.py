@@ -42,8 +42,21 @@ def two_aliases(two_stubs, make_config, alias_table):
     )
 
 
-def _router(config, *, budget=None, clock=None):
-    return Router(config, CostLedger(), budget or Budget(), health=ModelHealth(clock or FakeClock()))
+def _router(config, *, budget=None, clock=None, latency_clock=None):
+    kwargs = {"clock": latency_clock} if latency_clock else {}
+    return Router(config, CostLedger(), budget or Budget(), health=ModelHealth(clock or FakeClock()), **kwargs)
+
+
+class TickingClock:
+    """A latency clock that moves `tick` seconds each time it is read: an attempt (read at its
+    start and its end) takes exactly one tick, however loaded the machine is."""
+
+    def __init__(self, tick: float) -> None:
+        self.now, self.tick = 0.0, tick
+
+    def __call__(self) -> float:
+        self.now += self.tick
+        return self.now
 
 
 def _ask(router, step="judge", **kwargs):
@@ -73,7 +86,7 @@ def test_cheapest_first_even_when_the_chain_lists_it_last(two_stubs, two_aliases
 def test_ledger_records_real_token_counts_and_exact_cost(two_stubs, two_aliases):
     cheap, _ = two_stubs
     cheap.handler = lambda request: reply("ok", prompt_tokens=123, completion_tokens=45)
-    router = _router(two_aliases)
+    router = _router(two_aliases, latency_clock=TickingClock(0.25))
     result = _ask(router)
     cost = Decimal("0.000001") * 123 + Decimal("0.000002") * 45
     assert (result.tokens_in, result.tokens_out, result.cost) == (123, 45, cost)
@@ -83,7 +96,7 @@ def test_ledger_records_real_token_counts_and_exact_cost(two_stubs, two_aliases)
         Attempt("judge", "simple", "cheap", "openai/cheap-model", "ok", 123, 45, Decimal("0.000213"),
                 estimate=attempt.estimate, latency_s=0.0)
     ]
-    assert 0 < attempt.latency_s < 1
+    assert attempt.latency_s == result.latency_s == 0.25  # the clock's reading, not this machine's speed
     assert router.budget.spent == Decimal("0.000213") and router.budget.reserved == 0
 
 
@@ -110,7 +123,7 @@ def test_falls_back_when_first_alias_times_out(two_stubs, two_aliases):
     timeout, answered = router.ledger.attempts
     assert (timeout.alias, timeout.outcome, timeout.cost) == ("cheap", "timeout", Decimal(0))
     assert timeout.error.startswith("litellm.Timeout: ")
-    assert 2 <= timeout.latency_s < 4
+    assert 2 <= timeout.latency_s < 6  # cut at the alias's 2 s, before the stub's answer at 6 s
     assert (answered.alias, answered.outcome) == ("dear", "ok")
 
 
@@ -272,7 +285,7 @@ def test_call_timeout_caps_the_configured_one(two_stubs, make_config, alias_tabl
     result = _ask(router, timeout=Decimal("1.5"))  # a spec's max_latency is Decimal seconds
     first = router.ledger.attempts[0]
     assert (result.alias, first.outcome) == ("dear", "timeout")
-    assert 1.5 <= first.latency_s < 3.5
+    assert 1.5 <= first.latency_s < 6  # cut at the call's 1.5 s, not the router's 30 s nor the stub's 6 s
 
 
 def test_eligible_aliases_follow_the_routers_rule(two_aliases):
