@@ -22,8 +22,11 @@ def cost(spec: str, fmt: str) -> None:
 
     Prints, per step: LLM calls, prompt tokens, max output tokens, the cheapest and dearest
     model the routing allows and the dollars at each; then per execution path and the totals.
-    Prices come from agent-factory.toml or litellm's bundled cost map (offline). Exit 1 when the
-    spec has errors or is not an Agent. See docs/plugins.md ("The cost estimate").
+    Steps of a loop count once per run `max_iterations` allows. Prices come from
+    agent-factory.toml or litellm's bundled cost map (offline); the budget compared is the
+    spec's max_cost_per_run capped by its tier's. Exit 0 with the table, 1 when the spec has
+    errors, 2 when it is not an Agent spec. See docs/plugins.md ("The built-in analyses
+    plugins can read", Cost).
     """
     from agent_factory.compiler import check
     from agent_factory.compiler.render import render_text

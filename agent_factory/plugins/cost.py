@@ -6,7 +6,10 @@ tools) the estimate is: LLM calls × (prompt tokens + max output tokens) × pric
 - LLM calls: the most the runtime can make. An `llm:` step answers once, plus one repair
   request for an invalid answer (2); a step that may call tools (and the implicit ReAct step)
   makes up to `max_iterations` tool-calling rounds (default `DEFAULT_TOOL_ROUNDS`), then its
-  answer and the repair (rounds + 2); `tool:` and `rules:` steps make none.
+  answer and the repair (rounds + 2); `tool:` and `rules:` steps make none. On a path that
+  loops, each step of the loop counts as many times as it may run: the smallest
+  `max_iterations` of the steps of that loop (the runtime fails a step run more often). A loop
+  left only by a `when` condition has no bound, and its path is marked incomplete.
   `agent:` steps run another spec whose cost is not included: such paths are marked incomplete.
 - Prompt tokens: the rendered prompt (purpose, scope, rules, outputs, the step's prompt and its
   tools' descriptions) at `CHARS_PER_TOKEN` characters a token. Input values are not known
@@ -20,7 +23,9 @@ tools) the estimate is: LLM calls × (prompt tokens + max output tokens) × pric
   as plain JSON (no litellm import, no network).
 
 The budget check (W701) compares the most expensive path at the cheapest allowed model with the
-spec's `max_cost_per_run` (already merged with the constitution's ceiling).
+run budget the runtime enforces: the spec's `max_cost_per_run` (already merged with the
+constitution's ceiling), capped by its tier's `max_cost_per_run` in `agent-factory.toml`; a spec
+that sets none is compared with its tier's.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cache
 from importlib.util import find_spec
@@ -39,6 +44,7 @@ from agent_factory.compiler.diagnostics import Collector
 from agent_factory.compiler.ir import Spec, Step, Workflow
 from agent_factory.compiler.passes import CompileContext, Pass, PassResult
 from agent_factory.compiler.span import Span
+from agent_factory.compiler.typing_ import flow
 
 DEFAULT_MAX_TOKENS = 1024
 # the runtime's bounds (agent_factory.runtime.nodes; a test keeps the two in step)
@@ -62,9 +68,11 @@ def run(spec: Spec, ctx: CompileContext) -> PassResult:
     found = estimate(spec, ctx)
     if found is not None and found.limit is not None and found.worst is not None and found.worst.usd_min > found.limit:
         worst = found.worst
-        out.add("W701", f"the worst-case cost of a run is ${money(worst.usd_min)}, above max_cost_per_run ${money(found.limit)}"
+        whose = "max_cost_per_run" if found.limit_source == "spec" else f"the {found.limit_source}'s max_cost_per_run"
+        raise_it = "max_cost_per_run" if found.limit_source == "spec" else f"the {found.limit_source}'s budget (agent-factory.toml)"
+        out.add("W701", f"the worst-case cost of a run is ${money(worst.usd_min)}, above {whose} ${money(found.limit)}"
                 f" (path {worst.display()}: {worst.calls} LLM calls at the cheapest allowed model)",
-                found.limit_span, hint="raise max_cost_per_run, lower max_tokens or max_iterations, or allow a cheaper model;"
+                found.limit_span, hint=f"raise {raise_it}, lower max_tokens or max_iterations, or allow a cheaper model;"
                 " the runtime budget refuses the call that would cross the limit; see `agent-factory cost`")
     return PassResult(diagnostics=tuple(out.items))
 
@@ -232,10 +240,12 @@ class StepCost:
 
 @dataclass(frozen=True)
 class PathCost:
-    """The cost of one execution path: the sum of its steps'."""
+    """The cost of one execution path: the sum of its steps' (a step of a loop counted as often
+    as it may run); `unbounded` when the path loops with no `max_iterations` to bound it."""
 
     execution: Execution
     steps: tuple[StepCost, ...]
+    unbounded: bool = False
 
     def display(self) -> str:
         return self.execution.display()
@@ -259,8 +269,8 @@ class PathCost:
     @property
     def complete(self) -> bool:
         """False when a step could not be priced (an `agent:` step, no allowed model, no price)
-        or the path loops: its numbers are then a lower bound."""
-        return all(s.complete for s in self.steps) and not self.execution.loops
+        or the path loops without a bound: its numbers are then a lower bound."""
+        return all(s.complete for s in self.steps) and not self.unbounded
 
 
 @dataclass(frozen=True)
@@ -273,11 +283,13 @@ class Estimate:
     limit: Decimal | None
     limit_span: Span
     notes: tuple[str, ...] = field(default=())
+    limit_source: str = "spec"  # or "`pro` tier": whose max_cost_per_run `limit` is
 
     @property
     def worst(self) -> PathCost | None:
-        """The path whose cost at the cheapest allowed models is highest."""
-        return max(self.paths, key=lambda p: p.usd_min, default=None)
+        """The path whose cost at the cheapest allowed models is highest (ties: the dearest, then
+        the one making more calls)."""
+        return max(self.paths, key=lambda p: (p.usd_min, p.usd_max, p.calls), default=None)
 
     @property
     def usd_min(self) -> Decimal:
@@ -305,14 +317,51 @@ def _estimate(spec: Spec, config) -> Estimate:
     costs: dict[str, StepCost] = {}
     for name in (s.name for s in spec.workflow.steps) if spec.workflow else (REACT_STEP,):
         costs[name] = step_cost(spec, steps.get(name), base, config)
-    paths = tuple(PathCost(e, tuple(costs[n] for n in e.steps)) for e in executions(spec))
+    bounds = visit_bounds(spec) if spec.workflow else {}
+    paths = tuple(path_cost(e, costs, bounds) for e in executions(spec))
     model = spec.model
     setting = model.setting("max_cost_per_run") if model else None
     span = (setting.value_span or setting.span) if setting else (model.span if model and model.settings else spec.span)
-    limit = model.max_cost_per_run if model else None
+    limit, source = run_limit(spec, config)
     if setting is None and limit is not None:
         span = spec.span.model_copy(update={"end_line": spec.span.line, "end_column": spec.span.column + 1})
-    return Estimate(spec.path, tuple(costs.values()), paths, limit, span)
+    return Estimate(spec.path, tuple(costs.values()), paths, limit, span, limit_source=source)
+
+
+def run_limit(spec: Spec, config) -> tuple[Decimal | None, str]:
+    """The run budget the runtime enforces (`Budget.for_run`): the spec's `max_cost_per_run`
+    capped by its tier's, and whose it is ("spec" or "`<tier>` tier")."""
+    model = spec.model
+    tier = (model.tier if model and model.tier else None) or config.router.default_tier
+    own = model.max_cost_per_run if model else None
+    ceiling = config.tier(tier).max_cost_per_run
+    if ceiling is not None and (own is None or ceiling < own):
+        return ceiling, f"`{tier}` tier"
+    return own, "spec"
+
+
+def visit_bounds(spec: Spec) -> dict[str, int | None]:
+    """How often each step of a loop may run: the smallest `max_iterations` among the steps of
+    its loop (its strongly connected part of the flow graph), None when none sets one."""
+    graph = flow(spec)
+    limits = {s.name: s.max_iterations for s in spec.workflow.steps}
+    bounds: dict[str, int | None] = {}
+    for name in limits:
+        ahead = graph.reach(name)
+        loop = {other for other in ahead if name in graph.reach(other) and other in limits}
+        if name in loop and any(name in graph.succ.get(o, ()) for o in loop):
+            set_limits = [limits[o] for o in loop if limits[o]]
+            bounds[name] = min(set_limits) if set_limits else None
+    return bounds
+
+
+def path_cost(execution: Execution, costs: dict[str, StepCost], bounds: dict[str, int | None]) -> PathCost:
+    """The cost of one path; on a path that loops, the steps of a loop count once per run."""
+    if not execution.loops:
+        return PathCost(execution, tuple(costs[n] for n in execution.steps))
+    steps = tuple(replace(costs[n], calls=costs[n].calls * (bounds.get(n) or 1)) for n in execution.steps)
+    unbounded = any(n in bounds and bounds[n] is None for n in execution.steps)
+    return PathCost(execution, steps, unbounded)
 
 
 def step_cost(spec: Spec, step: Step | None, base: str, config) -> StepCost:
@@ -363,21 +412,22 @@ def money(value: Decimal, places: int = 6) -> str:
 
 
 def as_dict(found: Estimate) -> dict:
-    """The `--format json` shape (money as strings, exact)."""
+    """The `--format json` shape: dollars as strings with 6 decimals, per-token prices exact."""
     def price(p: Price | None) -> dict | None:
         return None if p is None else {"alias": p.alias, "model": p.model, "input_per_token": str(p.input), "output_per_token": str(p.output)}
 
     return {
         "spec": found.spec,
-        "max_cost_per_run": None if found.limit is None else str(found.limit),
+        "max_cost_per_run": None if found.limit is None else money(found.limit),
+        "budget_source": found.limit_source if found.limit is not None else None,
         "steps": [{"step": s.step, "kind": s.kind, "task": s.task, "calls": s.calls, "prompt_tokens": s.prompt_tokens,
                    "max_output_tokens": s.max_output_tokens, "cheapest": price(s.low), "dearest": price(s.high),
-                   "usd_min": str(s.usd_min), "usd_max": str(s.usd_max), "note": s.note or None} for s in found.steps],
-        "paths": [{"path": p.display(), "calls": p.calls, "usd_min": str(p.usd_min), "usd_max": str(p.usd_max),
+                   "usd_min": money(s.usd_min), "usd_max": money(s.usd_max), "note": s.note or None} for s in found.steps],
+        "paths": [{"path": p.display(), "calls": p.calls, "usd_min": money(p.usd_min), "usd_max": money(p.usd_max),
                    "complete": p.complete} for p in found.paths],
-        "worst_case_usd": str(found.worst.usd_min) if found.worst else "0",
-        "usd_min": str(found.usd_min),
-        "usd_max": str(found.usd_max),
+        "worst_case_usd": money(found.worst.usd_min if found.worst else ZERO),
+        "usd_min": money(found.usd_min),
+        "usd_max": money(found.usd_max),
     }
 
 
@@ -395,7 +445,9 @@ def render_table(found: Estimate) -> str:
     worst = found.worst
     lines.append(f"total: ${money(found.usd_min)} min, ${money(found.usd_max)} max; worst case at the cheapest allowed "
                  f"models ${money(worst.usd_min) if worst else money(ZERO)}"
-                 + (f" (max_cost_per_run ${money(found.limit)})" if found.limit is not None else ""))
+                 + (f" (max_cost_per_run ${money(found.limit)}"
+                    + ("" if found.limit_source == "spec" else f", the {found.limit_source}'s") + ")"
+                    if found.limit is not None else ""))
     return "\n".join(lines) + "\n"
 
 

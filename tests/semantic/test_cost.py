@@ -141,6 +141,8 @@ def test_cost_command_prints_the_table_and_json(tmp_path):
     data = json.loads(CliRunner().invoke(cost_command, [str(spec), "--format", "json"]).output)
     assert data["steps"][0]["cheapest"]["model"] == "perplexity/sonar"
     assert Decimal(data["worst_case_usd"]) == Decimal(data["steps"][0]["usd_min"])
+    money = [data["usd_min"], data["usd_max"], data["worst_case_usd"], *(s[k] for s in data["steps"] for k in ("usd_min", "usd_max"))]
+    assert all(len(value.split(".")[1]) == 6 for value in money), money
 
 
 def test_cost_command_refuses_a_team_and_a_spec_with_errors(tmp_path):
@@ -165,3 +167,75 @@ def test_cost_of_a_component_is_a_usage_error():
     result = CliRunner().invoke(cost, [str(root / "specs" / "webhook_signer.md")])
     assert result.exit_code == 2
     assert result.output == f"error: {root / 'specs' / 'webhook_signer.md'} is a component; cost estimates are for Agent specs\n"
+
+
+DRAFTER = """# Agent: Drafter
+
+## Purpose
+Drafts and reviews a text until it is good.
+
+## Inputs
+- topic: str
+
+## Outputs
+- draft: str
+- quality: int[0..10]
+{model}
+## Workflow
+### draft
+- llm: simple
+- outputs: draft
+- max_iterations: {limit}
+- prompt: Draft a text about {{topic}}.
+
+### review
+- llm: simple
+- outputs: quality
+- prompt: Rate {{draft}} from 0 to 10.
+
+### Flow
+- START → draft
+- draft → review
+- review → END when quality >= 8
+- review → draft otherwise
+"""
+
+
+def test_a_loop_counts_each_of_its_steps_as_often_as_max_iterations_lets_it_run():
+    result = compile_with_plugins(DRAFTER.format(model="", limit=3))
+    assert result.ok, result.diagnostics
+    found = cost.estimate(result.spec)
+    assert [(p.display(), p.calls, p.complete) for p in found.paths] == [
+        ("START → draft → review → END", 4, True),  # one visit each: the answer and a repair
+        ("START → draft → review", 12, True),  # the loop: three visits of both steps
+    ]
+    assert found.worst.calls == 12
+
+
+def test_a_loop_without_max_iterations_is_an_incomplete_lower_bound():
+    text = DRAFTER.format(model="", limit=3).replace("- max_iterations: 3\n", "")
+    result = compile_with_plugins(text)
+    assert result.ok, result.diagnostics
+    looping = cost.estimate(result.spec).paths[1]
+    assert (looping.calls, looping.complete) == (4, False)
+
+
+def test_a_spec_without_a_budget_is_compared_with_its_tiers(tmp_path, monkeypatch):
+    (tmp_path / "agent-factory.toml").write_text(
+        '[models.cheap]\nmodel = "my/model"\ninput_cost_per_token = 0.001\noutput_cost_per_token = 0.001\n'
+        'tasks = ["simple"]\n\n[tiers.free]\nmodels = ["cheap"]\nmax_cost_per_run = 1.5\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = compile_with_plugins(DRAFTER.format(model="", limit=3))
+    found = cost.estimate(result.spec)
+    assert (found.limit, found.limit_source) == (Decimal("1.5"), "`free` tier")
+    (warning,) = result.diagnostics
+    assert (warning.code, warning.message, warning.hint) == (
+        "W701",
+        f"the worst-case cost of a run is ${cost.money(found.worst.usd_min)}, above the `free` tier's max_cost_per_run "
+        "$1.500000 (path START → draft → review: 12 LLM calls at the cheapest allowed model)",
+        "raise the `free` tier's budget (agent-factory.toml), lower max_tokens or max_iterations, or allow a cheaper "
+        "model; the runtime budget refuses the call that would cross the limit; see `agent-factory cost`")
+    spec = tmp_path / "drafter.md"
+    spec.write_text(DRAFTER.format(model="", limit=3), encoding="utf-8")
+    assert CliRunner().invoke(cost_command, [str(spec)]).output.splitlines()[-1].endswith(
+        "(max_cost_per_run $1.500000, the `free` tier's)")
