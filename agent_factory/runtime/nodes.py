@@ -46,6 +46,7 @@ from .result import GuardResult
 from .router import Router
 from .state import GUARDS, ROUTE, STEPS, TOOLS, field_names, output_model, response_format
 from .tools import ToolCall, ToolResult, ToolRunner
+from .tools.tape import read_recorded, write_recorded
 
 Node = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 DEFAULT_MAX_TOKENS = 1024
@@ -154,14 +155,12 @@ class ToolTape:
             if not path.is_file():
                 raise ToolReplayMiss(f"tool replay miss at step '{step}': no recorded result for "
                                      f"{self.canonical(name, args)} in {self.directory}")
-            result = ToolResult.model_validate(json.loads(path.read_text(encoding="utf-8"))["result"])
+            result = read_recorded(path)
             runner.calls.append(ToolCall(name=name, args=args, ok=result.ok, latency_s=0.0, error=result.error))
             return result
         result = await runner.call(name, args)
-        self.directory.mkdir(parents=True, exist_ok=True)
         body = {"tool": name, "args": args, "result": result.model_dump(mode="json", exclude={"latency_s"})}
-        # keys keep their order: the result's text goes back to the model, so it must replay byte for byte
-        path.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_recorded(path, body)
         return result
 
 

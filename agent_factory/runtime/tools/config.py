@@ -159,8 +159,15 @@ def load_mcp_config(path: str | Path) -> dict[str, McpServerConfig]:
     """Read MCP servers from the common JSON format `{"mcpServers": {name: {command, args, env}}}`.
 
     Keys other clients add (`disabled`, `autoApprove`, …) are ignored; a server without a
-    `command` (a URL server) is refused, since only stdio servers are supported."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    `command` (a URL server) is refused, since only stdio servers are supported. A file that
+    cannot be read or is not JSON is a `ValueError` naming it."""
+    try:
+        data = json.loads(Path(path).read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the MCP configuration: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        detail = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ValueError(f"{path}: the MCP configuration is not valid JSON ({detail})") from None
     servers = data.get("mcpServers", {}) if isinstance(data, dict) else {}
     return {name: _stdio_server(name, entry) for name, entry in sorted(servers.items())}
 

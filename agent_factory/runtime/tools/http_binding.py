@@ -131,8 +131,8 @@ def response_content(response: FetchResponse) -> Any:
     if "json" in response.content_type:
         try:
             return json.loads(response.content)
-        except ValueError:
-            pass  # a server that mislabels its body: hand back the text
+        except (ValueError, RecursionError):
+            pass  # a mislabelled body, or nesting too deep to parse: hand back the text
     return response.text()
 
 

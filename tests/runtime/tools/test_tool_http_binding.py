@@ -133,3 +133,12 @@ def test_unsupported_methods_are_refused(bound):
     with pytest.raises(ValueError) as caught:
         bound("https://example.com/x", method="TRACE")
     assert str(caught.value) == "tool 'lookup': unsupported HTTP method 'TRACE'"
+
+
+def test_json_nested_too_deeply_to_parse_comes_back_as_text():
+    from agent_factory.runtime.tools.fetch import FetchResponse
+    from agent_factory.runtime.tools.http_binding import response_content
+
+    deep = b"[" * 100_000 + b"]" * 100_000
+    response = FetchResponse("https://api.example/x", 200, {"content-type": "application/json"}, deep)
+    assert response_content(response) == deep.decode()

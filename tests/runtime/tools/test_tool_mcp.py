@@ -189,3 +189,18 @@ def test_servers_load_from_the_common_json_config(tmp_path):
     with pytest.raises(ValueError) as caught:
         load_mcp_config(path)
     assert str(caught.value) == "MCP server 'remote' has no 'command'; only stdio servers are supported"
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    (b"{", "the MCP configuration is not valid JSON (Expecting property name enclosed in double quotes: "
+           "line 1 column 2 (char 1))"),
+    (b"[" * 100_000, "the MCP configuration is not valid JSON (nested too deeply)"),
+    (b"\xff", "the MCP configuration is not valid JSON ('utf-8' codec can't decode byte 0xff in position 0: "
+               "invalid start byte)"),
+])
+def test_a_broken_mcp_json_config_is_named(tmp_path, content, problem):
+    path = tmp_path / "mcp.json"
+    path.write_bytes(content)
+    with pytest.raises(ValueError) as caught:
+        load_mcp_config(path)
+    assert str(caught.value) == f"{path}: {problem}"
