@@ -125,7 +125,7 @@ def _tool_invariants(rt: Runtime) -> dict[str, list[dict[str, Any]]]:
         params = set((spec.parameters or {}).get("properties", {}))
         for inv in (guard.options.get("invariants", []) if guard else []):
             named = paths(expression(inv["check"], inv["file"], inv["line"]))
-            if any((p[0] == "args" and len(p) > 1 and p[1] in params) or (p[0] in params and p[0] not in fields)
+            if any((p[0] == "args" and len(p) > 1 and spec.accepts(p[1])) or (p[0] in params and p[0] not in fields)
                    for p in named):
                 found.setdefault(name, []).append(inv)
     return found
@@ -166,7 +166,8 @@ class ToolTape:
 
 async def call_tool(rt: Runtime, state: dict[str, Any], step: str, name: str, args: dict[str, Any]) -> ToolResult:
     """Check the invariants that guard `name`'s arguments, then call it (through the tape)."""
-    check_invariants(rt, rt.tool_invariants.get(name, []), rt.scope(state, args=args, **args),
+    view = rt.tools.guard_view(name, args)  # what the tool will receive, compared by value
+    check_invariants(rt, rt.tools.applicable(name, args, rt.tool_invariants.get(name, [])), rt.scope(state, args=view, **view),
                      suffix=f" (before calling tool '{name}' in step '{step}')")
     if rt.tape is not None:
         return await rt.tape.call(rt.tools, rt.prefix + step, name, args)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .config import ToolConfig
 from .context import ToolContext
+from .guarded import applicable, guard_view
 from .model import ToolResult, ToolSpec
 from .python_binding import prepared
 
@@ -76,6 +77,14 @@ class ToolRunner:
             ToolCall(name=name, args=dict(args or {}), ok=result.ok, latency_s=result.latency_s, error=result.error)
         )
         return result
+
+    def guard_view(self, name: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        """The arguments of a call to `name` as argument guards see them (see `guarded`)."""
+        return guard_view(self.tools.get(name), args)
+
+    def applicable(self, name: str, args: Mapping[str, Any], invariants: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The argument guards among `invariants` that judge this call (see `guarded.applicable`)."""
+        return applicable(self.tools.get(name), args, invariants)
 
     def _unknown(self, name: str) -> str:
         close = difflib.get_close_matches(name, list(self.tools), n=1)
