@@ -79,7 +79,8 @@ def test_compiling_a_folder_skips_kinds_the_target_does_not_compile(tmp_path):
     assert f"skipped {ROOT / 'specs' / 'constitution.md'}: the `langgraph` target does not compile a constitution" in result.output
     assert f"skipped {ROOT / 'specs' / 'webhook_signer.md'}: the `langgraph` target does not compile a component" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "billing", "brain_fart_checker", "market_research", "support_desk", "tech_support"]
+        "agent-factory.toml", "billing", "brain_fart_checker", "langgraph.json", "market_research", "support_desk",
+        "tech_support"]
 
 
 def test_naming_a_file_the_target_cannot_compile_is_an_error(tmp_path):

@@ -1,4 +1,5 @@
-"""The `langgraph` target: `<stem>/graph.py` + `spec.ir.json` + `langgraph.json` per Agent or Team spec.
+"""The `langgraph` target: `<stem>/graph.py` + `spec.ir.json` per Agent or Team spec, and one
+`langgraph.json` (with the `agent-factory.toml` the graphs run with) for the folder.
 
 The generated files of every shipped spec with a graph are golden files under
 `golden/emit/langgraph/<stem>/`; run `pytest tests/test_emit_langgraph.py --update-golden` to
@@ -10,14 +11,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-import sys
-import types
+import string
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings, strategies as st
 
-from agent_factory.compiler import PassManager, check, compile, plan_graph
+from agent_factory.compiler import PassManager, check, compile, parse_text, plan_graph
 from agent_factory.compiler.provenance import header_lines
 from agent_factory.plugins import backend_langgraph
 from agent_factory.plugins.capabilities import ALL_FEATURES
@@ -71,7 +72,7 @@ def load_module(folder: Path, files: dict[str, str], name: str) -> types.ModuleT
 @pytest.mark.parametrize("stem", STEMS)
 def test_generated_files_match_the_golden_files(stem, at_repo_root, manager, request):
     files = emitted(f"specs/{stem}.md", manager)
-    assert sorted(files) == [f"{stem}/graph.py", f"{stem}/langgraph.json", f"{stem}/spec.ir.json"]
+    assert sorted(files) == [f"{stem}/graph.py", f"{stem}/spec.ir.json"]
     if request.config.getoption("--update-golden"):
         for stale in (GOLDEN / stem).glob("*"):
             stale.unlink()
@@ -114,43 +115,98 @@ def test_every_valid_golden_graph_round_trips_through_generated_code(case, at_re
     assert module.PLAN == plan_graph(result.spec)
 
 
-def test_module_imports_without_the_runtime_and_builds_with_it(at_repo_root, manager, tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "agent_factory.runtime.graph", None)  # any import of it fails
-    module = load_module(tmp_path, emitted("specs/brain_fart_checker.md", manager), "generated_lazy")
-    with pytest.raises(ImportError):
-        module.build()
-    calls = []
+def test_module_builds_its_graph_at_import_with_the_configuration_beside_it(at_repo_root, manager, tmp_path,
+                                                                           monkeypatch):
+    from agent_factory.runtime.graph import AgentGraph
 
-    class Built:
-        def compile(self):
-            calls.append("compile")
-            return "compiled graph"
-
-    def build_graph(plan, spec, runtime):
-        calls.append((plan, spec, runtime))
-        return Built()
-
-    monkeypatch.setitem(sys.modules, "agent_factory.runtime.graph", types.SimpleNamespace(build_graph=build_graph))
-    assert isinstance(module.build("my runtime"), Built)
-    assert calls == [(module.PLAN, module.SPEC, "my runtime")]
-    assert module.graph == "compiled graph"
-    assert module.graph == "compiled graph"  # built once, on first access
-    assert calls[1:] == [(module.PLAN, module.SPEC, None), "compile"]
-    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
-        module.nothing
+    monkeypatch.delenv("AGENT_FACTORY_CONFIG", raising=False)
+    (tmp_path / "agent-factory.toml").write_text(
+        (ROOT / "agent_factory/runtime/default_config.toml").read_text(encoding="utf-8")
+        + '\n[tools.web_search]\nprovider = "http_json"\nurl = "https://search.example/?q={query}"\n', encoding="utf-8")
+    module = load_module(tmp_path, emitted("specs/brain_fart_checker.md", manager), "generated_at_import")
+    assert "graph" in vars(module)  # a real module attribute: LangGraph's server reads the module's __dict__
+    assert isinstance(module.graph, AgentGraph)
+    factory = module.graph.factory
+    assert (factory.spec, factory.plan, factory.tier) == (module.SPEC, module.PLAN, "pro")
+    assert Path(factory.config.source) == (tmp_path / "agent-factory.toml").resolve()
+    assert factory.tool_config.web_search.url == "https://search.example/?q={query}"
 
 
-def test_langgraph_json_names_the_graph_for_langgraph_tooling(at_repo_root, manager):
-    files = emitted("specs/support_desk.md", manager)
-    assert json.loads(files["support_desk/langgraph.json"]) == {
-        "dependencies": ["."], "graphs": {"support_desk": "./graph.py:graph"}, "python_version": "3.12",
+def test_one_langgraph_json_names_every_graph_relative_to_itself(tmp_path):
+    from agent_factory.cli import main
+    from agent_factory.runtime.config import default_config_text
+
+    result = CliRunner().invoke(main, ["compile", str(ROOT / "specs"), "--target", "langgraph", "-o", str(tmp_path)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "langgraph.json").read_text(encoding="utf-8")) == {
+        "dependencies": [".", "agent-factory==0.1.0"],
+        "env": {"LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+        "graphs": {stem: f"./{stem}/graph.py:graph" for stem in STEMS},
+        "python_version": "3.12",
     }
+    # compiled where no agent-factory.toml is found, the folder runs with the defaults
+    assert (tmp_path / "agent-factory.toml").read_text(encoding="utf-8") == default_config_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*STEMS, "agent-factory.toml", "langgraph.json"])
+
+
+def test_the_working_folders_configuration_is_copied_beside_the_graphs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "agent-factory.toml").write_text("# mine\n", encoding="utf-8")
+    files = {"a/graph.py": "", "a/spec.ir.json": "", "b/graph.py": "", "b/spec.ir.json": ""}
+    combined = backend_langgraph.combine(files)
+    assert combined["agent-factory.toml"] == "# mine\n"
+    assert json.loads(combined["langgraph.json"])["graphs"] == {"a": "./a/graph.py:graph", "b": "./b/graph.py:graph"}
 
 
 def test_spec_ir_json_is_the_ir_backend_output(at_repo_root, manager):
     files = emitted("specs/billing.md", manager)
     (ir_text,) = compile("specs/billing.md", "ir", manager)[1].values()
     assert files["billing/spec.ir.json"] == ir_text
+
+
+def test_a_team_carries_its_members_specs_so_the_folder_runs_without_the_markdown(at_repo_root, manager, tmp_path):
+    module = load_module(tmp_path, emitted("specs/support_desk.md", manager), "generated_team")
+    assert module.NESTED == {"specs/billing.md": check("specs/billing.md").spec,
+                             "specs/tech_support.md": check("specs/tech_support.md").spec}
+    assert module.graph.factory.nested == module.NESTED
+    text = (tmp_path / "support_desk" / "spec.ir.json").read_text(encoding="utf-8")
+    assert str(ROOT) not in text  # no path of the machine that compiled it
+
+
+@pytest.mark.parametrize("case", sorted(p.parent.name for p in (ROOT / "golden").glob("*/spec.md")))
+def test_spec_ir_json_reads_back_equal_to_the_ir(case, at_repo_root):
+    from agent_factory.compiler.ir import Spec
+    from agent_factory.plugins.backend_ir import ir_json
+
+    spec = check(f"golden/{case}/spec.md").spec
+    if spec is not None:  # a case that does not parse has no IR to write
+        assert Spec.model_validate(json.loads(ir_json(spec))["spec"]) == spec
+
+
+LITERALS = st.one_of(
+    st.decimals(min_value=0, max_value=10**6, places=3).map(lambda d: (f"{d}", "number")),
+    st.decimals(min_value=0, max_value=1000, places=2).map(lambda d: (f"${d}", "money")),
+    st.integers(min_value=1, max_value=3600).map(lambda n: (f"{n}s", "duration")),
+    st.text(alphabet=string.ascii_letters + string.digits + " ", max_size=12).map(lambda t: (f'"{t}"', "string")),
+    st.booleans().map(lambda b: ("true" if b else "false", "bool")),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(literal=LITERALS)
+def test_every_kind_of_literal_reads_back_from_spec_ir_json_as_written(literal):
+    from agent_factory.compiler.ir import Spec
+    from agent_factory.plugins.backend_ir import ir_json
+
+    text, kind = literal
+    spec = parse_text("# Agent: Lit\n\n## Purpose\nEchoes.\n\n## Invariants\n1. **LIT-001 Same:** MUST hold. "
+                      f"`check: answer == {text}`\n", "lit.md").spec
+    (inv,) = [i for i in spec.invariants if i.id == "LIT-001"]
+    assert inv.check.tree.right.type == kind
+    back = Spec.model_validate_json(json.dumps(json.loads(ir_json(spec))["spec"]))
+    assert back == spec
+    assert type(back.invariants[0].check.tree.right.value) is type(inv.check.tree.right.value)
 
 
 def test_graph_py_starts_with_the_provenance_header(at_repo_root, manager):

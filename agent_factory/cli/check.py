@@ -77,10 +77,27 @@ def check(paths: tuple[str, ...], fmt: str) -> None:
     sys.exit(Exit.OK if all(r.ok for r in results) else Exit.ERRORS)
 
 
+def _write(files: dict[str, str], out: Path, check_only: bool, fmt: str) -> list[Path]:
+    """Write `files` under `out`, or (`check_only`) return those that differ from what is there."""
+    stale = []
+    for name, text in sorted(files.items()):
+        destination = out / name
+        if check_only:
+            if not destination.is_file() or destination.read_text(encoding="utf-8") != text:
+                stale.append(destination)
+        else:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            destination.write_text(text, encoding="utf-8")
+            if fmt == "text":
+                click.echo(f"wrote {destination}", err=True)
+    return stale
+
+
 @click.command("compile")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--target", "-t", default="ir", show_default=True,
-              help="What to emit: ir (the typed IR as JSON), langgraph (graph.py + langgraph.json per agent), "
+              help="What to emit: ir (the typed IR as JSON), langgraph (a LangGraph application: graph.py per agent, "
+                   "one langgraph.json), "
                    "mermaid (a flowchart), openhands (a code-generation job); plugins may add more (--list-targets).")
 @click.option("--output", "-o", "out_dir", type=click.Path(file_okay=False), default="out", show_default=True,
               help="Folder to write the generated files into.")
@@ -106,7 +123,7 @@ def compile_cmd(paths: tuple[str, ...], target: str, out_dir: str, check_only: b
     if target not in backends:
         click.echo(f"error: unknown target `{target}`; available: {', '.join(sorted(backends))}", err=True)
         sys.exit(Exit.USAGE)
-    results, stale = [], []
+    results, stale, emitted = [], [], {}
     out = Path(out_dir)
     named = {Path(p) for p in paths if Path(p).is_file()}
     for path in _progress(_expand(paths)):
@@ -116,16 +133,11 @@ def compile_cmd(paths: tuple[str, ...], target: str, out_dir: str, check_only: b
         results.append(result)
         if result.skipped and fmt == "text":
             click.echo(f"skipped {path}: {result.skipped}", err=True)
-        for name, text in sorted(files.items()):
-            destination = out / name
-            if check_only:
-                if not destination.is_file() or destination.read_text(encoding="utf-8") != text:
-                    stale.append(destination)
-            else:
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                destination.write_text(text, encoding="utf-8")
-                if fmt == "text":
-                    click.echo(f"wrote {destination}", err=True)
+        emitted.update(files)
+        stale += _write(files, out, check_only, fmt)
+    combine = backends[target].combine
+    if combine is not None and emitted and all(r.ok for r in results):
+        stale += _write(combine(emitted), out, check_only, fmt)
     _report(results, fmt)
     for destination in stale:
         click.echo(f"stale or edited by hand: {destination} (run `agent-factory compile` to regenerate)", err=True)

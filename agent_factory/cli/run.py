@@ -97,7 +97,7 @@ def _usage_error(result: Any) -> None:
     """A run that could not start (bad input, a spec that does not check or cannot run, a bad
     config) is a usage error: exit 2 with the reason, and no empty cost table."""
     if not result.ok and not result.ledger and not result.steps and result.error_type in (
-        "ValueError", "SpecError", "NoGraph", "ConfigError"
+        "ValueError", "InputError", "SpecError", "NoGraph", "ConfigError"
     ):
         raise click.UsageError(result.error)
 

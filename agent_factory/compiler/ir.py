@@ -11,11 +11,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field as PydField
+from pydantic import (BaseModel, ConfigDict, Field as PydField, ValidationInfo, ValidatorFunctionWrapHandler,
+                      field_validator)
 
 from .span import Span
 
 IR_VERSION = 1
+NUMERIC_LITERALS = frozenset({"number", "money", "duration"})
 
 
 class Node(BaseModel):
@@ -82,6 +84,19 @@ class Literal_(Node):
     node: Literal["literal"] = "literal"
     type: Literal["number", "money", "duration", "string", "bool"]
     value: Decimal | str | bool
+
+    @field_validator("value", mode="wrap")
+    @classmethod
+    def _exact_by_type(cls, value: object, handler: ValidatorFunctionWrapHandler,
+                       info: ValidationInfo) -> Decimal | str | bool:
+        # JSON writes a Decimal as a string, and the union alone would read `"60"` back as text
+        # and the text `"0"` as a number: the declared type says which it was, so `spec.ir.json`
+        # reads back equal to the IR it was written from
+        if isinstance(value, str) and info.data.get("type") == "string":
+            return value
+        if isinstance(value, str) and info.data.get("type") in NUMERIC_LITERALS:
+            return Decimal(value)
+        return handler(value)
 
 
 class Path(Node):

@@ -59,7 +59,8 @@ class Pass:
 @dataclass(frozen=True)
 class Backend:
     """A compile target: `name` (for `--target`), `description`, supported `features`,
-    `emit(spec, ctx)` returning {relative path: text}, and `opt_in_kinds`."""
+    `emit(spec, ctx)` returning {relative path: text}, `opt_in_kinds`, and `combine(files)`
+    returning the folder-wide files of one compile."""
 
     name: str
     description: str
@@ -68,6 +69,9 @@ class Backend:
     # kinds compiled from a folder only when the spec's front matter `target:` names this backend
     # (the openhands target turns an agent into code only when the spec asks for it)
     opt_in_kinds: frozenset[str] = frozenset()
+    # files for the whole output folder, from every file one compile emitted (None: there are none);
+    # the langgraph target writes one langgraph.json naming every graph
+    combine: Callable[[dict[str, str]], dict[str, str]] | None = None
 
 
 class PassManager:

@@ -1,19 +1,25 @@
-"""The `langgraph` backend: an Agent or Team spec compiles to a LangGraph application folder.
+"""The `langgraph` target: Agent and Team specs compile to one LangGraph application folder.
 
 For a spec `<stem>.md` it writes, relative to the output directory:
 
 - `<stem>/graph.py`: a short Python module (template `templates/graph.py.j2`) that loads the
   spec from its sibling `spec.ir.json`, declares the graph plan literally (one `PlanNode`,
-  `PlanEdge` or `PlanRoute` per line, each with a `# spec: path:line` comment) and builds the
-  graph from the runtime's node factories (`agent_factory.runtime.graph.build_graph`, imported
-  only when the graph is built, so the module imports without the runtime);
-- `<stem>/spec.ir.json`: the IR it was generated from (the `ir` backend's `ir_json`);
-- `<stem>/langgraph.json`: the LangGraph configuration file, so `langgraph dev` (and the rest
-  of LangGraph's tooling) loads the graph as `./graph.py:graph`.
+  `PlanEdge` or `PlanRoute` per line, each with a `# spec: path:line` comment) and builds its
+  module-level `graph` from them with the runtime (`agent_factory.runtime.generated`);
+- `<stem>/spec.ir.json`: the IR it was generated from (the `ir` backend's document), plus under
+  `nested` the IR of every spec its Team members and `agent:` steps run, so the folder runs
+  without the Markdown it came from.
 
-The plan written into `graph.py` is `plan_graph(spec)`, value for value, so the generated
-module and the in-memory builder make the same graph. Output is deterministic: mappings are
-written with sorted keys, plan sequences in plan order, no timestamps.
+And once per compile, for the whole folder (`combine`):
+
+- `langgraph.json`: LangGraph's configuration, naming every graph (`./<stem>/graph.py:graph`),
+  paths relative to it, the dependencies that install `agent-factory`, and `env`;
+- `agent-factory.toml`: the configuration the graphs run with — a copy of the working folder's,
+  else the embedded defaults (edit it, or point `AGENT_FACTORY_CONFIG` at another).
+
+So `agent-factory compile specs/ --target langgraph -o out && cd out && langgraph dev` serves
+every agent. The plan written into `graph.py` is `plan_graph(spec)`, value for value. Output is
+deterministic: mappings are written with sorted keys, plan sequences in plan order, no timestamps.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from agent_factory import __version__
 from agent_factory.compiler import hookimpl
 from agent_factory.compiler.ir import Spec
 from agent_factory.compiler.passes import Backend, CompileContext
@@ -29,35 +36,81 @@ from agent_factory.compiler.plan import GraphPlan, PlanBranch, plan_graph
 from agent_factory.compiler.provenance import header_lines
 from agent_factory.plugins.backend_ir import ir_json
 from agent_factory.plugins.templates import render
-from agent_factory.runtime.generated import IR_FILE  # the file a generated module loads
+from agent_factory.runtime.generated import IR_FILE, NESTED_KEY  # the file a generated module loads
 
 TARGET = "langgraph"
 MODULE_FILE = "graph.py"
 CONFIG_FILE = "langgraph.json"
+RUNTIME_CONFIG_FILE = "agent-factory.toml"
 PYTHON_VERSION = "3.12"
+NESTED_KINDS = ("member", "agent")
 
 
 def emit_app(spec: Spec) -> dict[str, str]:
-    """The application folder of an Agent or Team `spec`: relative file name → text, sorted by
-    name. Raises ValueError for specs without a graph (the capability check rejects them first)."""
+    """The files of an Agent or Team `spec`: relative file name → text, sorted by name. Raises
+    ValueError for specs without a graph (the capability check rejects them first)."""
     stem = Path(spec.path).stem
     plan = plan_graph(spec)
     files = {
         f"{stem}/{MODULE_FILE}": render_module(spec, plan),
-        f"{stem}/{IR_FILE}": ir_json(spec),
-        f"{stem}/{CONFIG_FILE}": langgraph_config(stem),
+        f"{stem}/{IR_FILE}": app_ir_json(spec, plan),
     }
     return dict(sorted(files.items()))
 
 
-def langgraph_config(stem: str) -> str:
-    """`langgraph.json`: the folder is the dependency, the graph is `graph.py`'s `graph`."""
+def app_ir_json(spec: Spec, plan: GraphPlan) -> str:
+    """`spec.ir.json`: the `ir` target's document, with the nested specs under `nested`."""
+    nested = nested_specs(plan)
+    if not nested:
+        return ir_json(spec)
+    document = json.loads(ir_json(spec))
+    document[NESTED_KEY] = {path: found.model_dump(mode="json") for path, found in sorted(nested.items())}
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def nested_specs(plan: GraphPlan, found: dict[str, Spec] | None = None) -> dict[str, Spec]:
+    """Every spec the plan's members and `agent:` steps run, and the specs those run, by the
+    path the plans name them with (specs that do not check are left for the run to report)."""
+    from agent_factory.compiler import check
+
+    found = {} if found is None else found
+    for node in plan.nodes:
+        path = node.options.get("spec") if node.kind in NESTED_KINDS else None
+        if path is None or path in found or not Path(path).is_file():
+            continue
+        result = check(path)
+        if result.ok and result.spec is not None and result.spec.kind in ("agent", "team"):
+            found[path] = result.spec
+            nested_specs(plan_graph(result.spec), found)
+    return found
+
+
+def combine(files: dict[str, str]) -> dict[str, str]:
+    """The folder-wide files of one compile: `langgraph.json` naming every graph emitted, and
+    the `agent-factory.toml` they run with."""
+    stems = sorted(name.split("/", 1)[0] for name in files if name.endswith(f"/{MODULE_FILE}"))
+    return {CONFIG_FILE: langgraph_config(stems), RUNTIME_CONFIG_FILE: runtime_config_text()}
+
+
+def langgraph_config(stems: list[str]) -> str:
+    """`langgraph.json`: every graph by its spec's stem, paths relative to this file."""
     config = {
-        "dependencies": ["."],
-        "graphs": {stem: f"./{MODULE_FILE}:graph"},
+        # the folder itself (the graphs' modules) and the runtime they import
+        "dependencies": [".", f"agent-factory=={__version__}"],
+        # litellm reads its bundled price map instead of fetching one when it is imported
+        "env": {"LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+        "graphs": {stem: f"./{stem}/{MODULE_FILE}:graph" for stem in stems},
         "python_version": PYTHON_VERSION,
     }
     return json.dumps(config, indent=2, sort_keys=True) + "\n"
+
+
+def runtime_config_text() -> str:
+    """The working folder's `agent-factory.toml`, else the embedded defaults."""
+    from agent_factory.runtime.config import default_config_text
+
+    local = Path(RUNTIME_CONFIG_FILE)
+    return local.read_text(encoding="utf-8") if local.is_file() else default_config_text()
 
 
 def render_module(spec: Spec, plan: GraphPlan) -> str:
@@ -157,8 +210,9 @@ def af_register_backends() -> list[Backend]:
     return [
         Backend(
             name=TARGET,
-            description="a LangGraph application (graph.py + spec.ir.json + langgraph.json) per Agent or Team spec",
+            description="a LangGraph application: graph.py + spec.ir.json per Agent or Team spec, one langgraph.json",
             emit=emit,
+            combine=combine,
             # every graph the language can describe; components and constitutions have no graph
             features=ALL_FEATURES - {"component", "constitution"},
         )

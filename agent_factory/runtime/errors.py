@@ -14,8 +14,9 @@ if TYPE_CHECKING:
     from .budget import Attempt
 
 
-class AgentRuntimeError(Exception):
-    """Base of every runtime failure (a subclass of `Exception`, never of the builtin `RuntimeError`)."""
+class AgentRuntimeError(RuntimeError):
+    """Base of every runtime failure. A `RuntimeError`, so servers that show only the messages of
+    builtin error types (LangGraph's does) show ours: the code, the step, the spec line."""
 
 
 class ConfigError(AgentRuntimeError):

@@ -18,9 +18,7 @@ call it from synchronous code; inside an event loop, await `arun_spec`.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-import tomllib
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 from functools import lru_cache
@@ -29,17 +27,21 @@ from typing import Any
 
 from agent_factory.compiler import GraphPlan, Spec, check, plan_graph
 
-from .budget import Budget, CostLedger, compare_costs
+from .budget import Budget, compare_costs
 from .checkpoints import open_checkpointer
-from .config import RuntimeConfig, load_config
+from .config import RuntimeConfig
 from .errors import AgentRuntimeError, ConfigError
-from .graph import shared_graph, using
-from .nodes import Runtime, StepFailed, ToolTape
-from .replay import ReplayStore
+from .factory import RunFactory
+from .graph import shared_graph, with_run
+from .inputs import InputError, normalise_inputs, typed_inputs
+from .nodes import Runtime, StepFailed
 from .result import GuardResult, RunResult
 from .router import Router, _background_loop
-from .state import GUARDS, RESET, STEPS, TOOLS, VISITS
+from .state import GUARDS, STEPS, TOOLS, state_keys
 from .tools import ToolConfig, ToolContext, ToolRunner, resolve_tools
+
+__all__ = ["InputError", "NoGraph", "SpecError", "arun_spec", "load_spec", "normalise_inputs", "run_spec",
+           "typed_inputs"]
 
 RECURSION_LIMIT = 1000  # loops are bounded by max_iterations; LangGraph's own limit (25) is too low for them
 
@@ -83,28 +85,23 @@ async def arun_spec(
         raise ValueError("give either replay or record, not both")
     try:
         spec, plan = load_spec(path_or_spec)
-        runtime_config = config if isinstance(config, RuntimeConfig) else load_config(config)
         values = typed_inputs(spec, normalise_inputs(inputs, plan, resuming=thread is not None, spec=spec))
-        store = ReplayStore(replay, "replay") if replay else ReplayStore(record, "record") if record else None
+        factory = RunFactory.load(spec, plan=plan, config=config, tool_config=tool_config, tier=tier)
+        rt = factory.runtime(replay=replay, record=record, on_event=on_event, tool_context=tool_context)
     except (AgentRuntimeError, ValueError) as exc:
         name = path_or_spec.name if isinstance(path_or_spec, Spec) else str(path_or_spec)
         return RunResult(str(path_or_spec if not isinstance(path_or_spec, Spec) else path_or_spec.path), name,
                          {}, error=str(exc), error_type=type(exc).__name__, thread=thread)
-    chosen_tier = tier or (spec.model.tier if spec.model and spec.model.tier else runtime_config.router.default_tier)
-    ledger = CostLedger()
-    router = Router(runtime_config, ledger, Budget.for_run(spec.model, runtime_config, chosen_tier), store)
-    tape = ToolTape(replay, "replay") if replay else ToolTape(record, "record") if record else None
-    context = tool_context or ToolContext(config=tool_config or _tool_config(config))
-    result = RunResult(spec.path, spec.name, values, thread=thread, tier=chosen_tier)
-    async with ToolRunner(resolve_tools(spec.tools), context=context) as runner:
-        rt = Runtime(spec, plan, runtime_config, router, runner, chosen_tier, tape=tape, on_event=on_event)
+    result = RunResult(spec.path, spec.name, values, thread=thread, tier=factory.tier)
+    async with rt.tools:
         final = await _execute(rt, values, thread, checkpoint_db, result)
     result.state = final
-    result.outputs = {name: final.get(name) for name in plan.outputs if name in final}
+    # outputs leave a run only once its guards passed: the guard node publishes them
+    result.outputs = {} if result.error else {name: final.get(name) for name in plan.outputs if name in final}
     result.guards = rt.guards or [GuardResult(**g) for g in final.get(GUARDS) or []]
-    result.ledger = list(ledger.attempts)
-    result.cost = compare_costs(ledger, runtime_config, chosen_tier, router.prices)
-    result.tools_called = list(final.get(TOOLS) or runner.tools_called)
+    result.ledger = list(rt.router.ledger.attempts)
+    result.cost = compare_costs(rt.router.ledger, factory.config, factory.tier, factory.prices)
+    result.tools_called = list(final.get(TOOLS) or [])
     result.steps = list(final.get(STEPS) or [])
     result.latency_s = time.perf_counter() - started
     return result
@@ -132,8 +129,8 @@ async def _execute(rt: Runtime, values: dict[str, Any], thread: str | None, db: 
             return {}
         final: dict[str, Any] = {}
         try:
-            with using(rt):
-                final = dict(await graph.ainvoke(payload, run_config) or {})
+            final = dict(await graph.ainvoke(payload, with_run(run_config, rt),
+                                             output_keys=state_keys(rt.plan, rt.spec)) or {})
         except Exception as exc:  # noqa: BLE001 - every failure becomes the result's error, never a traceback
             result.error, result.error_type = _message(exc), type(exc).__name__
             if thread and not isinstance(exc, ConfigError):  # a damaged database would fail again
@@ -145,9 +142,10 @@ _NOTHING = object()
 
 
 async def _payload(graph: Any, run_config: dict[str, Any], values: dict[str, Any], thread: str | None) -> Any:
-    """What to invoke with: the inputs (a new run, bookkeeping reset), or None to resume a thread."""
+    """What to invoke with: the inputs (a new run: its first node resets the bookkeeping), or
+    None to resume a thread."""
     if values or not thread:
-        return {**values, VISITS: RESET, STEPS: RESET, TOOLS: RESET, GUARDS: []}
+        return values
     snapshot = await graph.aget_state(run_config)
     if not snapshot.values and not snapshot.next:
         thread_id = run_config["configurable"]["thread_id"]
@@ -188,71 +186,6 @@ def _load_cached(path: str, _mtime: int) -> tuple[Spec, GraphPlan]:
         raise NoGraph(f"{path}: {exc}; only Agent and Team specs can run") from None
 
 
-def normalise_inputs(inputs: Mapping[str, Any] | str | None, plan: GraphPlan, *, resuming: bool = False,
-                     spec: Spec | None = None) -> dict[str, Any]:
-    """Inputs as a dict: a mapping as it is, JSON object text parsed, other text given to the
-    spec's only input. Every required input must be present (unless resuming a thread with none);
-    inputs declared optional (`?`) may be left out."""
-    if inputs is None or inputs == "" or (isinstance(inputs, Mapping) and not inputs):
-        if resuming:
-            return {}
-        raise ValueError(f"no inputs given; this spec takes: {', '.join(plan.inputs)}")
-    values = dict(inputs) if isinstance(inputs, Mapping) else _from_text(str(inputs), plan)
-    optional = {f.name for f in spec.inputs if f.type.optional} if spec is not None else set()
-    missing = [name for name in plan.inputs if values.get(name) in (None, "") and name not in optional]
-    unknown = [name for name in values if name not in plan.inputs]
-    if missing or unknown:
-        parts = ([f"missing {', '.join(missing)}"] if missing else []) + ([f"unknown {', '.join(unknown)}"] if unknown else [])
-        raise ValueError(f"inputs do not match the spec ({'; '.join(parts)}); it takes: {', '.join(plan.inputs)}")
-    return values
-
-
-def typed_inputs(spec: Spec, values: dict[str, Any]) -> dict[str, Any]:
-    """The inputs converted to their declared types (`"3"` → 3 for an `int`), or a ValueError
-    naming each input that does not fit (`count: int[0..10]` given 42)."""
-    from pydantic import ValidationError
-
-    from .state import output_model
-
-    if not values:
-        return values
-    model = output_model("inputs", spec, sorted(values))
-    try:
-        return model.model_validate(values).model_dump()
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise ValueError(f"inputs do not fit their declared types: {problems}") from None
-
-
-def _from_text(text: str, plan: GraphPlan) -> dict[str, Any]:
-    stripped = text.strip()
-    if stripped.startswith("{"):
-        try:
-            data = json.loads(stripped)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"the input looks like JSON but is not valid: {exc}") from None
-        if isinstance(data, dict):
-            return data
-    if len(plan.inputs) == 1:
-        return {plan.inputs[0]: text}
-    raise ValueError(f"this spec takes several inputs ({', '.join(plan.inputs)}); give them as a JSON object")
-
-
-def _tool_config(config: RuntimeConfig | str | Path | None) -> ToolConfig:
-    """The `[tools]` table of the configuration file in use (defaults when there is none)."""
-    if isinstance(config, RuntimeConfig):
-        path = Path(config.source)
-    else:
-        path = Path(config) if config is not None else Path("agent-factory.toml")
-    if not path.is_file():
-        return ToolConfig()
-    try:
-        table = tomllib.loads(path.read_text(encoding="utf-8")).get("tools", {})
-        return ToolConfig.model_validate(table)
-    except (OSError, tomllib.TOMLDecodeError, ValueError) as exc:
-        raise ConfigError(f"{path}: invalid [tools] table: {exc}") from None
-
-
 # ---------------------------------------------------------------- nested runs (team members, agent steps)
 
 
@@ -266,7 +199,7 @@ async def run_nested(rt: Runtime, node: Any, state: dict[str, Any]) -> tuple[dic
     if rt.prefix.count("/") >= MAX_NESTING:  # the compiler refuses cycles (E214); this bounds the rest
         raise StepFailed(f"step '{node.name}' ({rt.where(node.line)}): specs nested more than {MAX_NESTING} deep")
     try:
-        spec, plan = load_spec(node.options["spec"])
+        spec, plan = nested_spec(rt, node.options["spec"])
     except (SpecError, OSError) as exc:
         raise StepFailed(f"step '{node.name}' ({rt.where(node.line)}): {exc}") from None
     values = _nested_inputs(plan, state, rt.plan.inputs)
@@ -276,15 +209,21 @@ async def run_nested(rt: Runtime, node: Any, state: dict[str, Any]) -> tuple[dic
     async with ToolRunner(resolve_tools(spec.tools), context=ToolContext(config=rt.tools.context.config,
                                                                            providers=rt.tools.context.providers)) as tools:
         child = Runtime(spec, plan, rt.config, router, tools, rt.tier, tape=rt.tape, on_event=rt.on_event,
-                        prefix=f"{rt.prefix}{node.name}/")
+                        prefix=f"{rt.prefix}{node.name}/", nested=rt.nested)
         graph = shared_graph(plan, spec, child)
         try:
-            with using(child):
-                final = await graph.ainvoke({**values, VISITS: RESET, STEPS: RESET, TOOLS: RESET},
-                                            {"recursion_limit": RECURSION_LIMIT})
+            final = await graph.ainvoke(values, with_run({"recursion_limit": RECURSION_LIMIT}, child),
+                                        output_keys=state_keys(plan, spec))
         finally:
             rt.guards.extend(child.guards)
     return {name: final.get(name) for name in plan.outputs}, list(final.get(TOOLS) or [])
+
+
+def nested_spec(rt: Runtime, path: str) -> tuple[Spec, GraphPlan]:
+    """The spec a member or `agent:` step names: from the compiled output when it carries it
+    (a generated application runs anywhere), else checked from its file."""
+    carried = rt.nested.get(path)
+    return (carried, plan_graph(carried)) if carried is not None else load_spec(path)
 
 
 def _nested_inputs(plan: GraphPlan, state: dict[str, Any], parent_inputs: tuple[str, ...]) -> dict[str, Any]:

@@ -1,15 +1,18 @@
-"""What a generated `graph.py` (the `langgraph` target) exposes, so the generated code stays
-the plan and nothing else: `spec_beside(__file__)` loads the IR written next to it, and
-`graph_module(PLAN, SPEC, globals())` returns its `build`, `make_graph` and module `__getattr__`.
+"""What a generated `graph.py` (the `langgraph` target) calls, so the generated code stays the
+plan and nothing else: `specs_beside(__file__)` loads the IR written next to it (the spec, and
+the specs of its Team members and `agent:` steps), and `app_graph(PLAN, SPEC, NESTED, __file__)`
+builds the module's `graph`.
 
-Nothing here imports the runtime's graph builder until `build` is called, so a generated module
-imports without models, tools or configuration.
+The graph is built when the module is imported: the configuration (`$AGENT_FACTORY_CONFIG`, else
+the `agent-factory.toml` beside the module or in the application folder above it, else the
+working folder's or the defaults), its `[tools]` table, litellm and the price map are all loaded
+then — LangGraph's server imports graph modules off its event loop and refuses blocking calls on
+it. Every invocation of `graph` is a fresh run (budget, ledger, guards, clock, tools).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,30 +20,21 @@ from agent_factory.compiler.ir import Spec
 from agent_factory.compiler.plan import GraphPlan
 
 IR_FILE = "spec.ir.json"
+NESTED_KEY = "nested"
+"""The key of `spec.ir.json` holding the nested specs by the path the plan names them with."""
 
 
-def spec_beside(module_file: str) -> Spec:
-    """The spec in the `spec.ir.json` next to a generated module."""
+def specs_beside(module_file: str) -> tuple[Spec, dict[str, Spec]]:
+    """The spec in the `spec.ir.json` next to a generated module, and its nested specs."""
     document = json.loads(Path(module_file).with_name(IR_FILE).read_text(encoding="utf-8"))
-    return Spec.model_validate(document["spec"])
+    nested = {path: Spec.model_validate(ir) for path, ir in (document.get(NESTED_KEY) or {}).items()}
+    return Spec.model_validate(document["spec"]), nested
 
 
-def graph_module(plan: GraphPlan, spec: Spec, namespace: dict[str, Any]) -> tuple[Callable, Callable, Callable]:
-    """`build(runtime=None)` (the uncompiled `StateGraph`), `make_graph()` (compiled with the
-    default runtime) and a module `__getattr__` that makes `graph` on first access and keeps it."""
+def app_graph(plan: GraphPlan, spec: Spec, nested: dict[str, Spec], module_file: str) -> Any:
+    """The compiled `AgentGraph` of a generated module (see the module doc)."""
+    from agent_factory.runtime.factory import RunFactory, config_beside
+    from agent_factory.runtime.graph import agent_graph
 
-    def build(runtime: Any = None) -> Any:
-        from agent_factory.runtime.graph import build_graph  # here: importing the module needs no runtime
-
-        return build_graph(plan, spec, runtime)
-
-    def make_graph() -> Any:
-        return build().compile()
-
-    def module_getattr(name: str) -> Any:
-        if name == "graph":
-            graph = namespace["graph"] = make_graph()
-            return graph
-        raise AttributeError(f"module {namespace.get('__name__')!r} has no attribute {name!r}")
-
-    return build, make_graph, module_getattr
+    factory = RunFactory.load(spec, plan=plan, config=config_beside(module_file), nested=nested)
+    return agent_graph(factory)

@@ -1,7 +1,10 @@
-"""Apply a `GraphPlan` to a LangGraph `StateGraph`.
+"""Apply a `GraphPlan` to a LangGraph `StateGraph`, and compile it to an `AgentGraph`.
 
 - every `PlanNode` becomes a node (its factory from `nodes.py`, wrapped with the bookkeeping:
-  visit counts, `max_iterations`, steps done, progress events);
+  visit counts, `max_iterations`, steps done, progress events, staged outputs);
+- a first node, `__inputs__`, starts each run: it empties the run's bookkeeping channels (a
+  thread's next run counts its own visits, steps and tools), clears the outputs of the run
+  before, and adds the inputs to the conversation; the plan's `START` edges leave from it;
 - a `PlanEdge` with one source is `add_edge(a, b)`; with several it is a join,
   `add_edge([a, b], c)`: `c` runs once all of them have finished; `START → a, b, c` is three edges,
   so `a`, `b`, `c` run in the same superstep, concurrently;
@@ -11,29 +14,51 @@
 A node whose name is also a state field (a step `verdict` writing the output `verdict`) gets the
 LangGraph name `verdict·step`, since LangGraph keeps one namespace for both; events and
 `run.steps` still use the spec's name.
+
+One compiled graph serves every run of its spec. The run's `Runtime` (budget, ledger, guards,
+clock, tools) travels in the LangGraph config (`with_run`); each node makes it the one `CURRENT`
+stands for while it runs. `AgentGraph.astream` — which `ainvoke`, `invoke`, `stream`, LangGraph's
+server and `astream_events` all go through — opens a fresh run when the caller did not bring one.
 """
 
 from __future__ import annotations
 
+import queue
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from pydantic import BaseModel, Field, create_model
 
 from agent_factory.compiler import GraphPlan, Spec
 from agent_factory.compiler.plan import END as PLAN_END, START as PLAN_START, PlanBranch, PlanNode
 
 from .errors import AgentRuntimeError
 from .evaluate import expression, truthy
+from .factory import RunFactory
+from .inputs import graph_input
 from .nodes import GUARD, Node, Runtime, StepFailed, make_node
-from .state import STEPS, VISITS, field_names, state_schema
+from .prompts import inputs_prompt
+from .state import (BOOKKEEPING, GUARDS, MESSAGES, RESET, STAGED, STEPS, VISITS, field_names, input_schema,
+                    output_model, output_schema, state_schema)
+
+INPUTS = "__inputs__"
+RUN_KEY = "__agent_factory_run__"
+"""The config key holding the run's `Runtime` (`__`-prefixed: LangGraph keeps such keys out of
+checkpoint metadata)."""
 
 
 class LoopLimitExceeded(AgentRuntimeError):
     """A step ran more often than its `max_iterations`."""
+
+
+class NoRun(AgentRuntimeError):
+    """A graph without a `RunFactory` was run without a run in its config."""
 
 
 def node_ids(plan: GraphPlan, spec: Spec) -> dict[str, str]:
@@ -42,52 +67,50 @@ def node_ids(plan: GraphPlan, spec: Spec) -> dict[str, str]:
     return {n.name: (f"{n.name}·step" if n.name in taken else n.name) for n in plan.nodes}
 
 
-def build_graph(plan: GraphPlan, spec: Spec, runtime: Runtime | None = None) -> StateGraph:
-    """The (uncompiled) `StateGraph` of `plan`, its nodes bound to `runtime` (None: `default_runtime`)."""
-    runtime = runtime or default_runtime(plan, spec)
+def build_graph(plan: GraphPlan, spec: Spec, runtime: Runtime) -> StateGraph:
+    """The (uncompiled) `StateGraph` of `plan`. Node factories read spec-derived values from
+    `runtime` while building; when running, each node uses the run in its config."""
     ids = node_ids(plan, spec)
-    graph = StateGraph(state_schema(plan, spec))
-    for node in plan.nodes:
-        graph.add_node(ids[node.name], _wrapped(node, make_node(node, runtime), runtime, plan))
+    graph = StateGraph(state_schema(plan, spec), input_schema=input_schema(plan, spec),
+                       output_schema=output_schema(plan, spec))
+    graph.add_node(INPUTS, _InputsNode(plan))
+    graph.add_edge(START, INPUTS)
+    with using(runtime):
+        for node in plan.nodes:
+            graph.add_node(ids[node.name], _StepNode(node, make_node(node, CURRENT), plan))  # type: ignore[arg-type]
     for edge in plan.edges:
         sources = [_endpoint(s, ids) for s in edge.sources]
         graph.add_edge(sources[0] if len(sources) == 1 else sources, _endpoint(edge.target, ids))
     for branch in plan.branches:
         targets = {route.target: _endpoint(route.target, ids) for route in branch.routes}
-        graph.add_conditional_edges(ids[branch.source], _chooser(branch, runtime), targets)
+        graph.add_conditional_edges(ids[branch.source], _Chooser(branch), targets)
     return graph
 
 
-def default_runtime(plan: GraphPlan, spec: Spec, config: Any = None) -> Runtime:
-    """A runtime for a graph used on its own (a generated `graph.py` under `langgraph dev`):
-    `agent-factory.toml` (or the defaults), the spec's tier and budget, the spec's tools.
-    Its budget, ledger and guard results are shared by every invocation of that graph; for one
-    budget per run use `run_spec`."""
-    from .budget import Budget, CostLedger
-    from .config import load_config
-    from .router import Router
-    from .tools import ToolRunner, resolve_tools
-
-    config = config or load_config()
-    tier = spec.model.tier if spec.model and spec.model.tier else config.router.default_tier
-    router = Router(config, CostLedger(), Budget.for_run(spec.model, config, tier))
-    return Runtime(spec, plan, config, router, ToolRunner(resolve_tools(spec.tools)), tier)
+def compile_graph(factory: RunFactory | None, plan: GraphPlan, spec: Spec, runtime: Runtime,
+                  checkpointer: Any = None) -> AgentGraph:
+    """The runnable graph of `plan`: an `AgentGraph` opening runs from `factory` (None: every
+    caller must bring its run, as `agent-factory run` and nested runs do)."""
+    compiled = build_graph(plan, spec, runtime).compile(checkpointer=checkpointer)
+    attrs = {k: v for k, v in compiled.__dict__.items() if k != "__orig_class__"}
+    return AgentGraph(factory=factory, **attrs)
 
 
-def compile_spec_graph(plan: GraphPlan, spec: Spec, runtime: Runtime, checkpointer: Any = None) -> Any:
-    """`build_graph(...).compile(checkpointer=...)`: the runnable graph, bound to `runtime`."""
-    return build_graph(plan, spec, runtime).compile(checkpointer=checkpointer)
+def agent_graph(factory: RunFactory, checkpointer: Any = None) -> AgentGraph:
+    """The graph of `factory`'s spec, each invocation a fresh run of it (the generated module's
+    `graph`, and anyone's `graph.invoke`)."""
+    return compile_graph(factory, factory.plan, factory.spec, factory.runtime(), checkpointer)
 
 
-# ---------------------------------------------------------------- one compiled graph per spec
+# ---------------------------------------------------------------- the run in progress
 
 _CURRENT: ContextVar[Runtime] = ContextVar("agent_factory_runtime")
 
 
 class CurrentRuntime:
-    """Stands in for the runtime of the run in progress (set with `using`). Graphs compiled by
-    `shared_graph` hold this instead of one run's runtime, so one compiled graph serves every
-    run of a spec: compiling costs more than the rest of a run's bookkeeping together."""
+    """Stands in for the runtime of the run in progress (set with `using`). Graphs hold this
+    instead of one run's runtime, so one compiled graph serves every run of a spec: compiling
+    costs more than the rest of a run's bookkeeping together."""
 
     __slots__ = ()
 
@@ -108,33 +131,137 @@ def using(runtime: Runtime) -> Iterator[Runtime]:
         _CURRENT.reset(token)
 
 
-_SHARED: dict[tuple, Any] = {}
+def run_of(config: Any) -> Runtime | None:
+    """The run carried by a LangGraph config, if any."""
+    return ((config or {}).get("configurable") or {}).get(RUN_KEY)
 
 
-def shared_graph(plan: GraphPlan, spec: Spec, runtime: Runtime, checkpointer: Any = None) -> Any:
-    """The compiled graph of `spec`, built once per spec (path and hashes) and checkpointer kind;
-    run it inside `using(runtime)`. A graph with a checkpointer is compiled for that saver."""
-    key = (spec.path, spec.sha256, spec.constitution.sha256 if spec.constitution else None)
-    graph = None if checkpointer is not None else _SHARED.get(key)
-    if graph is None:
-        with using(runtime):  # factories read spec-derived values from the runtime while building
-            graph = build_graph(plan, spec, CURRENT).compile(checkpointer=checkpointer)  # type: ignore[arg-type]
-        if checkpointer is None:
-            _SHARED[key] = graph
-    return graph
+def with_run(config: Any, runtime: Runtime) -> dict[str, Any]:
+    """`config` (a LangGraph config, or None) carrying `runtime` as its run."""
+    merged = dict(config or {})
+    merged["configurable"] = {**(merged.get("configurable") or {}), RUN_KEY: runtime}
+    return merged
+
+
+def _run_in(config: Any) -> Runtime:
+    runtime = run_of(config)
+    if runtime is None:
+        raise NoRun("this graph runs only with a run in its config (agent_factory.runtime.graph.with_run)")
+    return runtime
+
+
+class AgentGraph(CompiledStateGraph):
+    """A compiled spec graph that gives each invocation its own run (see the module doc), checks
+    its inputs before anything runs, and shows the spec's typed Inputs and Outputs as its schemas."""
+
+    def __init__(self, *, factory: RunFactory | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.factory = factory
+
+    async def astream(self, input: Any, config: Any = None, **kwargs: Any) -> AsyncIterator[Any]:  # type: ignore[override]
+        # what streams out is what the output schema declares, as LangGraph's server asks for:
+        # never the staged outputs or the bookkeeping (LangGraph's own default is every channel)
+        kwargs.setdefault("output_keys", self.output_channels)
+        if run_of(config) is not None or self.factory is None:  # the caller owns the run
+            async for chunk in super().astream(input, config, **kwargs):
+                yield chunk
+            return
+        if input is not None and _is_input(input):
+            input = graph_input(input, self.factory.plan, self.factory.spec)
+        async with self.factory.open() as runtime:
+            async for chunk in super().astream(input, with_run(config, runtime), **kwargs):
+                yield chunk
+
+    def stream(self, input: Any, config: Any = None, **kwargs: Any) -> Iterator[Any]:  # type: ignore[override]
+        """`astream` on the runtime's own event loop (litellm binds its clients to one loop)."""
+        import asyncio
+
+        from .router import _background_loop
+
+        chunks: queue.Queue[tuple[str, Any]] = queue.Queue()
+
+        async def pump() -> None:
+            try:
+                async for chunk in self.astream(input, config, **kwargs):
+                    chunks.put(("chunk", chunk))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                chunks.put(("error", exc))
+            else:
+                chunks.put(("done", None))
+
+        future = asyncio.run_coroutine_threadsafe(pump(), _background_loop().loop)
+        try:
+            while True:
+                kind, value = chunks.get()
+                if kind == "chunk":
+                    yield value
+                elif kind == "error":
+                    raise value
+                else:
+                    return
+        finally:
+            future.cancel()
+
+    def get_input_jsonschema(self, config: Any = None) -> dict[str, Any]:
+        return self._io_models()[0].model_json_schema()
+
+    def get_output_jsonschema(self, config: Any = None) -> dict[str, Any]:
+        return self._io_models()[1].model_json_schema()
+
+    def get_input_schema(self, config: Any = None) -> type[BaseModel]:
+        return self._io_models()[0]
+
+    def get_output_schema(self, config: Any = None) -> type[BaseModel]:
+        return self._io_models()[1]
+
+    def _io_models(self) -> tuple[type[BaseModel], type[BaseModel]]:
+        spec = self.factory.spec if self.factory else None
+        if spec is None:
+            return super().get_input_schema(), super().get_output_schema()
+        return io_models(self.factory.plan, spec)
+
+
+def _is_input(value: Any) -> bool:
+    from langgraph.types import Command
+
+    return not isinstance(value, Command)
+
+
+def io_models(plan: GraphPlan, spec: Spec) -> tuple[type[BaseModel], type[BaseModel]]:
+    """The typed input and output models of a spec's graph: its declared Inputs (required
+    unless optional, with types, ranges, enums and descriptions), and its declared Outputs with
+    the guard results and the conversation."""
+    conversation = (list[dict[str, Any]] | None, Field(None, description="the conversation (chat views send and read this)"))
+    guards = (list[dict[str, Any]] | None, Field(None, alias=GUARDS,
+              description="each invariant checked: id, title, modality, status, file, line, check, detail"))
+    base_in = output_model("inputs", spec, list(plan.inputs))
+    base_out = output_model("outputs", spec, list(plan.outputs))
+    name = "".join(part.capitalize() for part in "".join(c if c.isalnum() else " " for c in plan.spec_name).split())
+    inputs = create_model(f"{name}Input", __base__=base_in, messages=conversation)  # type: ignore[call-overload]
+    outputs = create_model(f"{name}Output", __base__=base_out, guards=guards, messages=conversation)  # type: ignore[call-overload]
+    return inputs, outputs
 
 
 def _endpoint(name: str, ids: dict[str, str]) -> str:
     if name == PLAN_START:
-        return START
+        return INPUTS
     if name == PLAN_END:
         return END
     return ids[name]
 
 
-def _chooser(branch: PlanBranch, rt: Runtime) -> Any:
-    def choose(state: dict[str, Any]) -> str:
-        scope = rt.scope(state)
+class _Chooser:
+    """A branch's condition, tried on the run's values (declared outputs included while staged)."""
+
+    __slots__ = ("branch", "__name__")
+
+    def __init__(self, branch: PlanBranch) -> None:
+        self.branch = branch
+        self.__name__ = f"{branch.source}·branch"
+
+    def __call__(self, state: dict[str, Any], config: RunnableConfig) -> str:
+        branch, rt = self.branch, _run_in(config)
+        scope = rt.scope(visible(state))
         for route in branch.routes:
             if route.condition is None or truthy(expression(route.condition, rt.spec.path, route.line), scope):
                 rt.emit(event="branch", step=branch.source, target=route.target, condition=route.condition)
@@ -142,27 +269,52 @@ def _chooser(branch: PlanBranch, rt: Runtime) -> Any:
         raise StepFailed(f"step '{branch.source}' ({rt.where(branch.routes[0].line)}): no condition of its "
                          "outgoing edges holds and none is `otherwise`")
 
-    return choose
+
+def visible(state: dict[str, Any]) -> dict[str, Any]:
+    """The run's values as steps, conditions and guards see them: staged outputs included."""
+    staged = state.get(STAGED)
+    return {**state, **staged} if staged else state
 
 
-def _wrapped(node: PlanNode, fn: Node, rt: Runtime, plan: GraphPlan) -> Node:
-    return _StepNode(node, fn, rt, plan.max_iterations.get(node.name))
+class _InputsNode:
+    """The first node of every run (see the module doc)."""
+
+    __slots__ = ("plan", "__name__")
+
+    def __init__(self, plan: GraphPlan) -> None:
+        self.plan = plan
+        self.__name__ = INPUTS
+
+    async def __call__(self, state: dict[str, Any]) -> dict[str, Any]:
+        from langchain_core.messages import HumanMessage
+
+        update: dict[str, Any] = {name: RESET for name in BOOKKEEPING}
+        update[GUARDS] = []
+        update.update({name: None for name in self.plan.outputs if state.get(name) is not None})
+        asked = inputs_prompt(state, self.plan.inputs)
+        said = (state.get(MESSAGES) or [None])[-1]
+        if asked and getattr(said, "content", None) != asked:  # a chat view may have sent it already
+            update[MESSAGES] = [HumanMessage(content=asked)]
+        return update
 
 
 class _StepNode:
-    """A plan node as LangGraph runs it: counts visits (for `max_iterations`), reports progress
-    events and records the step. A callable object rather than a closure: LangGraph inspects a
-    closure's bytecode for nested graphs on every compile, which cost most of a run's overhead."""
+    """A plan node as LangGraph runs it: runs the node with its run made current, counts visits
+    (for `max_iterations`), reports progress events, records the step, and stages the declared
+    outputs it writes (only the guard node publishes them). A callable object rather than a
+    closure: LangGraph inspects a closure's bytecode for nested graphs on every compile, which
+    cost most of a run's overhead."""
 
-    __slots__ = ("node", "fn", "rt", "limit", "internal", "__name__")
+    __slots__ = ("node", "fn", "limit", "internal", "staged", "__name__")
 
-    def __init__(self, node: PlanNode, fn: Node, rt: Runtime, limit: int | None) -> None:
-        self.node, self.fn, self.rt, self.limit = node, fn, rt, limit
+    def __init__(self, node: PlanNode, fn: Node, plan: GraphPlan) -> None:
+        self.node, self.fn, self.limit = node, fn, plan.max_iterations.get(node.name)
         self.internal = node.name.startswith("__")
+        self.staged = frozenset(plan.outputs) if node.kind != "guard" else frozenset()
         self.__name__ = node.name
 
-    async def __call__(self, state: dict[str, Any]) -> dict[str, Any]:
-        node, rt = self.node, self.rt
+    async def __call__(self, state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
+        node, rt = self.node, _run_in(config)
         visits = (state.get(VISITS) or {}).get(node.name, 0) + 1
         if self.limit and visits > self.limit:
             raise LoopLimitExceeded(f"step '{node.name}' ({rt.where(node.line)}) would run a {_nth(visits)} time, "
@@ -170,12 +322,16 @@ class _StepNode:
         rt.emit(event="start", step=rt.prefix + node.name, kind=node.kind)
         started = time.perf_counter()
         try:
-            update = dict(await self.fn(state) or {})
+            with using(rt):
+                update = dict(await self.fn(visible(state)) or {})
         except Exception as exc:
             rt.emit(event="error", step=rt.prefix + node.name, kind=node.kind, error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             raise
+        staged = {k: update.pop(k) for k in self.staged.intersection(update)}
         rt.emit(event="end", step=rt.prefix + node.name, kind=node.kind, elapsed=time.perf_counter() - started,
-                update={k: v for k, v in update.items() if not k.startswith("__")})
+                update={k: v for k, v in update.items() if not k.startswith("__") and k != MESSAGES})
+        if staged:
+            update[STAGED] = staged
         update[VISITS] = {node.name: 1}
         if not self.internal:
             update[STEPS] = [node.name]
@@ -187,5 +343,22 @@ def _nth(count: int) -> str:
     return f"{count}{suffix}"
 
 
-__all__ = ["CURRENT", "GUARD", "LoopLimitExceeded", "build_graph", "compile_spec_graph", "default_runtime", "node_ids",
-           "shared_graph", "using"]
+# ---------------------------------------------------------------- one compiled graph per spec
+
+_SHARED: dict[tuple, AgentGraph] = {}
+
+
+def shared_graph(plan: GraphPlan, spec: Spec, runtime: Runtime, checkpointer: Any = None) -> AgentGraph:
+    """The compiled graph of `spec`, built once per spec (path and hashes) and kept when it has
+    no checkpointer; its callers bring their run (`with_run`). `runtime` is read while building."""
+    key = (spec.path, spec.sha256, spec.constitution.sha256 if spec.constitution else None)
+    graph = None if checkpointer is not None else _SHARED.get(key)
+    if graph is None:
+        graph = compile_graph(None, plan, spec, runtime, checkpointer)
+        if checkpointer is None:
+            _SHARED[key] = graph
+    return graph
+
+
+__all__ = ["CURRENT", "GUARD", "INPUTS", "AgentGraph", "LoopLimitExceeded", "NoRun", "agent_graph", "build_graph",
+           "compile_graph", "io_models", "node_ids", "run_of", "shared_graph", "using", "visible", "with_run"]

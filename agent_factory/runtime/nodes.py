@@ -16,6 +16,13 @@ visible as `args.<name>` and as `<name>` (plus the run state and `run` facts); a
 MUST NOT stops the run before the call, a violated SHOULD is a warning. These invariants are not
 evaluated again by the final guard (the arguments are gone by then).
 
+Guards before `tool:` steps: an invariant with a `check:` that names a field one of the step's
+`args:` expressions reads (and nothing else but inputs and `run` facts, so it can be judged
+then) is also evaluated on the state just before that step, so a value a MUST forbids never
+leaves in a tool call; the final guard checks it again on the final state.
+
+A failed tool call is not a tool called: `run.tools_called` lists the calls that succeeded.
+
 Tool replay: with a replay (or record) directory, tool results are served from (or written to)
 `<dir>/tools/<tool>-<key>.json`, keyed by the tool name and its canonical arguments, so a replayed
 run is hermetic — a missing result fails loudly like an LLM replay miss.
@@ -28,6 +35,7 @@ import json
 import re
 import time
 from collections.abc import Awaitable, Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,7 +52,7 @@ from .evaluate import EvaluationError, evaluate, expression, paths
 from .prompts import fill, inputs_prompt, optional_fields, repair_message, system_prompt
 from .result import GuardResult
 from .router import Router
-from .state import GUARDS, ROUTE, STEPS, TOOLS, field_names, output_model, response_format
+from .state import GUARDS, MESSAGES, ROUTE, STEPS, TOOLS, field_names, output_model, response_format
 from .tools import ToolCall, ToolResult, ToolRunner
 from .tools.tape import read_recorded, write_recorded
 
@@ -76,7 +84,8 @@ class ToolReplayMiss(AgentRuntimeError):
 class Runtime:
     """What every node of one run shares: the checked `spec` and its `plan`, the `config`, the
     run's `router` (budget and ledger inside), the `tools` runner, the `tier`, the tool `tape`
-    (replay/record) and `on_event` (progress). `prefix` names the steps of a nested run."""
+    (replay/record) and `on_event` (progress). `prefix` names the steps of a nested run; `nested`
+    holds the specs of members and `agent:` steps by the path the plan names them with."""
 
     spec: Spec
     plan: GraphPlan
@@ -87,12 +96,15 @@ class Runtime:
     tape: ToolTape | None = None
     on_event: Callable[[dict[str, Any]], None] | None = None
     prefix: str = ""
+    nested: Mapping[str, Spec] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
     guards: list[GuardResult] = field(default_factory=list)
     tool_invariants: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    step_invariants: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.tool_invariants = _tool_invariants(self)
+        self.step_invariants = _step_invariants(self)
 
     def where(self, line: int) -> str:
         return f"{self.spec.path}:{line}"
@@ -129,6 +141,29 @@ def _tool_invariants(rt: Runtime) -> dict[str, list[dict[str, Any]]]:
                    for p in named):
                 found.setdefault(name, []).append(inv)
     return found
+
+
+def _step_invariants(rt: Runtime) -> dict[str, list[dict[str, Any]]]:
+    """For each `tool:` step, the guarded invariants naming a field its arguments read."""
+    guard = next((n for n in rt.plan.nodes if n.kind == "guard"), None)
+    invariants = guard.options.get("invariants", []) if guard else []
+    found: dict[str, list[dict[str, Any]]] = {}
+    for node in rt.plan.nodes:
+        if node.kind != "tool" or not invariants:
+            continue
+        read = {p[0] for source in node.options.get("args", {}).values()
+                for p in paths(expression(source, rt.spec.path, node.line))}
+        named = [inv for inv in invariants if _judges(inv, read, set(rt.plan.inputs))]
+        if named:
+            found[node.name] = named
+    return found
+
+
+def _judges(inv: dict[str, Any], read: set[str], inputs: set[str]) -> bool:
+    """Whether `inv` can judge a step's arguments before it runs: it names a field they read,
+    and nothing the step cannot know yet (only those fields, the inputs and `run` facts)."""
+    named = {p[0] for p in paths(expression(inv["check"], inv["file"], inv["line"]))} - {"run"}
+    return bool(named & read) and named <= read | inputs
 
 
 # ---------------------------------------------------------------- tools
@@ -186,6 +221,15 @@ def check_invariants(rt: Runtime, invariants: list[dict[str, Any]], scope: dict[
         raise GuardViolation(failed, suffix)
 
 
+def check_before(rt: Runtime, invariants: list[dict[str, Any]], scope: dict[str, Any], suffix: str) -> None:
+    """Evaluate `invariants` before a `tool:` step: a violated MUST stops the run (and is
+    recorded); what holds, or only warns, is left for the final guard to record."""
+    failed = next((g for g in (_check_one(inv, scope) for inv in invariants) if g.status == "failed"), None)
+    if failed is not None:
+        rt.guards.append(failed)
+        raise GuardViolation(failed, suffix)
+
+
 def _check_one(inv: dict[str, Any], scope: dict[str, Any]) -> GuardResult:
     strict = not inv["modality"].startswith("SHOULD")
     try:
@@ -199,9 +243,11 @@ def _check_one(inv: dict[str, Any], scope: dict[str, Any]) -> GuardResult:
 
 
 def guard_node(node: PlanNode, rt: Runtime) -> Node:
-    """Check every guarded invariant (except those that guard tool arguments) on the final state."""
+    """Check every guarded invariant (except those that guard tool arguments) on the final state;
+    when the MUSTs hold, publish the declared outputs and the answer to the conversation."""
     before_tools = {inv["id"] for invs in rt.tool_invariants.values() for inv in invs}
     invariants = [inv for inv in node.options.get("invariants", []) if inv["id"] not in before_tools]
+    outputs = rt.plan.outputs
 
     async def guard(state: dict[str, Any]) -> dict[str, Any]:
         start = len(rt.guards)
@@ -209,9 +255,17 @@ def guard_node(node: PlanNode, rt: Runtime) -> Node:
             check_invariants(rt, invariants, rt.scope(state))
         finally:
             rt.emit(event="guards", results=[g.as_json() for g in rt.guards[start:]])
-        return {GUARDS: [g.as_json() for g in rt.guards[start:]]}
+        published = {name: state.get(name) for name in outputs}
+        return {**published, GUARDS: [g.as_json() for g in rt.guards[start:]], MESSAGES: [answer_message(published)]}
 
     return guard
+
+
+def answer_message(outputs: dict[str, Any]) -> Any:
+    """The outputs as the assistant's chat message: the one output's text, else `name: value` lines."""
+    from langchain_core.messages import AIMessage
+
+    return AIMessage(content=inputs_prompt(outputs, tuple(outputs)))
 
 
 # ---------------------------------------------------------------- LLM steps
@@ -274,8 +328,9 @@ async def converse(
                                  f"{max_rounds} rounds (max_iterations {max_rounds})")
             messages.append(answer.message())
             for call in answer.tool_calls:
-                messages.append(await _tool_message(rt, state, node.name, call))
-                called.append(call.name)
+                message, ok = await _tool_message(rt, state, node.name, call)
+                messages.append(message)
+                called += [call.name] if ok else []
             continue
         value, problem = parse_output(answer.content, model)
         if problem is None:
@@ -288,14 +343,15 @@ async def converse(
                      {"role": "user", "content": repair_message(problem)}]
 
 
-async def _tool_message(rt: Runtime, state: dict[str, Any], step: str, call: Any) -> dict[str, Any]:
+async def _tool_message(rt: Runtime, state: dict[str, Any], step: str, call: Any) -> tuple[dict[str, Any], bool]:
+    """The tool's answer to the model, and whether the call succeeded."""
     try:
         args = call.args()
     except ValueError as exc:
         result = ToolResult(ok=False, error=str(exc))
     else:
         result = await call_tool(rt, state, step, call.name, args)
-    return {"role": "tool", "tool_call_id": call.id, "content": result.text()}
+    return {"role": "tool", "tool_call_id": call.id, "content": result.text()}, result.ok
 
 
 def llm_node(node: PlanNode, rt: Runtime) -> Node:
@@ -331,6 +387,8 @@ def tool_node(node: PlanNode, rt: Runtime) -> Node:
 
     async def tool(state: dict[str, Any]) -> dict[str, Any]:
         scope = rt.scope(state)
+        check_before(rt, rt.step_invariants.get(node.name, []), scope,
+                     suffix=f" (before step '{node.name}' called tool '{node.options['tool']}')")
         args = {name: evaluate(expression(source, rt.spec.path, node.line), scope)
                 for name, source in node.options.get("args", {}).items()}
         args = {k: float(v) if hasattr(v, "as_tuple") else v for k, v in args.items()}  # Decimal → JSON number

@@ -2,8 +2,15 @@
 
 `state_schema(plan, spec)` is the LangGraph state: one channel per input, declared output and
 workflow output, plus the run's bookkeeping channels (node visits, steps done, tools called, the
-team route, guard results). Every channel keeps the last value written, and several nodes may write
-in one superstep (parallel branches), so nothing depends on which finished first.
+team route, guard results, staged outputs) and `messages` (the conversation, for chat views).
+Every channel keeps the last value written, and several nodes may write in one superstep
+(parallel branches), so nothing depends on which finished first.
+
+Declared outputs are *staged*: steps write them to `__staged__`, and only the guard node, once
+the MUST invariants hold, copies them to the output channels, so an output that fails a guard
+never leaves the graph (not in a stream, not in a thread's state). `input_schema` and
+`output_schema` are what LangGraph's tooling shows: the declared inputs, and the declared outputs
+plus the guard results.
 
 `output_model(name, fields)` is the pydantic model of a step's structured output, built from the
 declared types (`str int float bool url list enum`, ranges as minimum/maximum); its JSON schema is
@@ -27,6 +34,8 @@ VISITS = "__visits__"
 STEPS = "__steps__"
 TOOLS = "__tools__"
 GUARDS = "__guards__"
+STAGED = "__staged__"
+MESSAGES = "messages"
 ROUTE = "route"
 RESET = "__reset__"
 """Written to a bookkeeping channel at the start of a run, it empties it (a thread's next run
@@ -46,6 +55,12 @@ def _count(old: dict[str, int] | None, new: dict[str, int] | str | None) -> dict
     return merged
 
 
+def _merge(old: dict[str, Any] | None, new: dict[str, Any] | str | None) -> dict[str, Any]:
+    if new == RESET:
+        return {}
+    return {**(old or {}), **(new or {})}  # type: ignore[dict-item]
+
+
 def _append(old: list[Any] | None, new: list[Any] | str | None) -> list[Any]:
     if new == RESET:
         return []
@@ -62,14 +77,48 @@ def field_names(plan: GraphPlan, spec: Spec) -> list[str]:
     return sorted(names)
 
 
-def state_schema(plan: GraphPlan, spec: Spec) -> type:
-    """The LangGraph state TypedDict of `plan`."""
+BOOKKEEPING = (VISITS, STEPS, TOOLS, GUARDS, STAGED)
+"""The channels that belong to one run: emptied when a run starts on a thread."""
+
+
+def _channels(plan: GraphPlan, spec: Spec) -> dict[str, Any]:
+    """Every channel of the state with its type and reducer."""
+    from langgraph.graph.message import add_messages  # here: importing this module needs no langgraph
+
     fields: dict[str, Any] = {name: Annotated[Any, _last] for name in field_names(plan, spec)}
     fields[VISITS] = Annotated[dict, _count]
     fields[STEPS] = Annotated[list, _append]
     fields[TOOLS] = Annotated[list, _append]
     fields[GUARDS] = Annotated[list, _last]
-    return TypedDict(f"{_ident(plan.spec_name)}State", fields, total=False)  # type: ignore[operator]
+    fields[STAGED] = Annotated[dict, _merge]
+    fields[MESSAGES] = Annotated[list, add_messages]
+    return fields
+
+
+def state_keys(plan: GraphPlan, spec: Spec) -> list[str]:
+    """Every channel's name: what `agent-factory run` reads back from a finished graph."""
+    return [*field_names(plan, spec), VISITS, STEPS, TOOLS, GUARDS, STAGED, MESSAGES]
+
+
+def _typed_dict(name: str, fields: dict[str, Any]) -> type:
+    return TypedDict(name, fields, total=False)  # type: ignore[operator]
+
+
+def state_schema(plan: GraphPlan, spec: Spec) -> type:
+    """The LangGraph state TypedDict of `plan`."""
+    return _typed_dict(f"{_ident(plan.spec_name)}State", _channels(plan, spec))
+
+
+def input_schema(plan: GraphPlan, spec: Spec) -> type:
+    """What a caller may send: the declared inputs, and `messages` (a chat view sends those)."""
+    channels = _channels(plan, spec)
+    return _typed_dict(f"{_ident(plan.spec_name)}Input", {k: channels[k] for k in (*plan.inputs, MESSAGES)})
+
+
+def output_schema(plan: GraphPlan, spec: Spec) -> type:
+    """What leaves the graph: the declared outputs, the guard results and the conversation."""
+    channels = _channels(plan, spec)
+    return _typed_dict(f"{_ident(plan.spec_name)}Output", {k: channels[k] for k in (*plan.outputs, GUARDS, MESSAGES)})
 
 
 def _ident(name: str) -> str:

@@ -48,7 +48,10 @@ def test_run_json_format_and_stream(tmp_path):
                      "--stream")
     data = json.loads(result.stdout)
     assert (data["ok"], data["outputs"]["verdict"], data["cost"]["total"]) == (True, "KILL", "0.007040")
-    assert '    {"verdict": "KILL", "reasoning": "Novelty too low (12). The market is saturated."}' in result.stderr
+    # each step's update is streamed, but declared outputs only leave the run once its guards passed
+    assert ('    {"revenue": "With free incumbents, expect ~2,000 installs and a 2% paid conversion at $3/month after six '
+            'months: about $120-$400 MRR."}') in result.stderr.splitlines()
+    assert "  ✓ verdict (" in result.stderr and '"verdict": "KILL"' not in result.stderr
 
 
 def test_run_failure_exits_1_with_the_replay_miss():

@@ -5,18 +5,18 @@
 """Billing Helper: the LangGraph graph of the agent spec specs/billing.md.
 
 `PLAN` is the compiler's `plan_graph(spec)` written out; each line names its spec position.
-`build(runtime=None)` returns the graph as a LangGraph `StateGraph` (not compiled), its nodes made
-by the runtime's node factories from `PLAN` and the spec in the sibling `spec.ir.json`; `graph`
-(what langgraph.json names) is `make_graph()`, compiled with the default runtime on first access,
-so importing this module needs no runtime configuration.
+`graph` (what langgraph.json names) is the compiled LangGraph graph, built when this module is
+imported from `PLAN` and the spec in the sibling `spec.ir.json`, with the `agent-factory.toml`
+beside this module or in the folder above it. Every invocation of `graph` is a run of its own:
+its budget, cost ledger, guard results, clock and tools.
 """
 
 from __future__ import annotations
 
 from agent_factory.compiler.plan import GraphPlan, PlanEdge, PlanNode
-from agent_factory.runtime.generated import graph_module, spec_beside
+from agent_factory.runtime.generated import app_graph, specs_beside
 
-SPEC = spec_beside(__file__)
+SPEC, NESTED = specs_beside(__file__)
 
 PLAN = GraphPlan(
     spec_path="specs/billing.md",
@@ -69,4 +69,4 @@ PLAN = GraphPlan(
     max_iterations={},
 )
 
-build, make_graph, __getattr__ = graph_module(PLAN, SPEC, globals())
+graph = app_graph(PLAN, SPEC, NESTED, __file__)
