@@ -127,4 +127,4 @@ def test_a_server_the_configuration_does_not_allow_is_refused_and_the_model_is_t
         "error: MCP server 'notes' is not allowed for mcp: bindings: its tools run with your permissions; "
         "add 'notes' to [tools] allow_mcp in agent-factory.toml to let specs call it"
     )
-    assert result.tools_called == ["read_note"]
+    assert result.tools_called == []  # a refused call is not a tool called (invariants see only the calls made)
