@@ -120,3 +120,17 @@ def test_version_imports_no_command_module():
         "agent-factory, version 0.1.0",
         "['agent_factory', 'agent_factory.cli', 'agent_factory.cli.exit', 'agent_factory.cli.lazy']",
     ]
+
+
+def test_compiling_two_specs_with_one_file_name_refuses_the_second(tmp_path):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "x.md").write_text(f"# Agent: {folder.upper()}\n\n## Purpose\nAnswers.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    first, second = tmp_path / "a" / "x.md", tmp_path / "b" / "x.md"
+    result = run("compile", str(first), str(second), "-o", str(out))
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0] == (
+        f"{second}:1:1: error[E802]: `{second}` compiles to `{out / 'x.ir.json'}`, which `{first}` already wrote; "
+        f"`{second}` was not written")
+    assert json.loads((out / "x.ir.json").read_text(encoding="utf-8"))["spec"]["name"] == "A"

@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DIAGNOSTICS_DOC = ROOT / "docs" / "diagnostics.md"
 LANGUAGE_DOC = ROOT / "docs" / "spec-language.md"
 # codes that a spec's text alone cannot cause (an unreadable file, two plugins registering one
-# tool, a compiler bug); their sections are prose only
-PROSE_ONLY = {"E001", "E209", "E900"}
+# tool, two specs compiled to one output, a compiler bug); their sections are prose only
+PROSE_ONLY = {"E001", "E209", "E802", "E900"}
 
 _HEADING = re.compile(r"^### ([EW]\d{3}) (.+?)\s*$")
 _LABEL = re.compile(r"^\*\*(Bad|Output|Fixed):\*\*\s*$")

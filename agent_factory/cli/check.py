@@ -126,10 +126,14 @@ def compile_cmd(paths: tuple[str, ...], target: str, out_dir: str, check_only: b
     results, stale, emitted = [], [], {}
     out = Path(out_dir)
     named = {Path(p) for p in paths if Path(p).is_file()}
+    owners: dict[Path, Path] = {}  # output file -> the spec that wrote it
     for path in _progress(_expand(paths)):
         # a file found in a folder is skipped when the target does not compile its kind;
         # a file named on the command line is compiled (and reported) as asked
         result, files = compile_file(path, target, skip_other_kinds=path not in named)
+        if _clashes(path, files, out, owners, result):
+            files = {}
+        owners.update({out / name: path for name in files})
         results.append(result)
         if result.skipped and fmt == "text":
             click.echo(f"skipped {path}: {result.skipped}", err=True)
@@ -143,3 +147,20 @@ def compile_cmd(paths: tuple[str, ...], target: str, out_dir: str, check_only: b
         click.echo(f"stale or edited by hand: {destination} (run `agent-factory compile` to regenerate)", err=True)
     failed = not all(r.ok for r in results) or bool(stale)
     sys.exit(Exit.ERRORS if failed else Exit.OK)
+
+
+def _clashes(path: Path, files: dict[str, str], out: Path, owners: dict[Path, Path], result) -> bool:
+    """Whether `path` would overwrite what another spec of this run wrote (`a/x.md` and `b/x.md`
+    both compile to `x.*`); if so the result gets E802 and nothing of it is written."""
+    from agent_factory.compiler import Span
+    from agent_factory.compiler.diagnostics import make
+
+    clash = sorted(out / name for name in files if out / name in owners)
+    if not clash:
+        return False
+    first = owners[clash[0]]
+    result.diagnostics.append(make(
+        "E802", f"`{path}` compiles to `{clash[0]}`, which `{first}` already wrote; `{path}` was not written",
+        Span.point(str(path), 1), hint="give the two specs different file names, or compile them into different "
+                                       "--output folders"))
+    return True

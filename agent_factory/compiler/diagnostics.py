@@ -132,6 +132,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "W602": (Severity.WARNING, "SHOULD invariant is violated on some path"),
     "W701": (Severity.WARNING, "worst-case cost exceeds max_cost_per_run"),
     "E801": (Severity.ERROR, "target does not support a feature the spec uses"),
+    "E802": (Severity.ERROR, "two specs compile to the same output file"),
     # the compiler itself
     "E900": (Severity.ERROR, "internal compiler error"),
 }
