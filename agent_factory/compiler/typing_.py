@@ -269,14 +269,20 @@ def _lines(path: str, stamp: int, sha256: str) -> tuple[str, ...]:
     return tuple(line.rstrip("\r") for line in text.split("\n"))
 
 
-def source_line(path: str, line: int, sha256: str) -> str:
-    """Line `line` (1-based) of the file at `path` when the file is still the compiled text
-    (its SHA-256 is `sha256`), else ""."""
+def source_lines(path: str, sha256: str) -> tuple[str, ...]:
+    """The lines of the file at `path` when it is still the compiled text (its SHA-256 is
+    `sha256`), else none."""
     try:
         stamp = Path(path).stat().st_mtime_ns
     except OSError:
-        return ""
-    lines = _lines(path, stamp, sha256)
+        return ()
+    return _lines(path, stamp, sha256)
+
+
+def source_line(path: str, line: int, sha256: str) -> str:
+    """Line `line` (1-based) of the file at `path` when the file is still the compiled text
+    (its SHA-256 is `sha256`), else ""."""
+    lines = source_lines(path, sha256)
     return lines[line - 1] if 1 <= line <= len(lines) else ""
 
 

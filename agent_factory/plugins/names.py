@@ -16,7 +16,7 @@ from agent_factory.compiler.diagnostics import Collector, did_you_mean
 from agent_factory.compiler.ir import Member, Spec, Step, ToolRef
 from agent_factory.compiler.passes import CompileContext, Pass, PassResult
 from agent_factory.compiler.span import Span
-from agent_factory.compiler.typing_ import END, START, word_span
+from agent_factory.compiler.typing_ import END, START, source_lines, word_span
 
 TASKS = ("simple", "classification", "research", "complex_reasoning", "code_generation")
 _URL_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -237,14 +237,27 @@ def _path_exists(ctx: CompileContext, path: str, what: str, span: Span, out: Col
 
 
 def edges(spec: Spec, out: Collector) -> None:
-    names = [s.name for s in spec.workflow.steps]
+    names = list(dict.fromkeys(s.name for s in spec.workflow.steps))
     known = {*names, START, END}
     for edge in spec.workflow.edges:
         for name in (*edge.sources, *edge.targets):
-            if name not in known:
+            if name not in known and not _heading_of(spec, name):
                 out.add("E201", f"flow edge names the step `{name}`, which the Workflow does not declare",
                         word_span(edge.span, name, spec.sha256),
-                        hint=did_you_mean(name, [*names, START, END]) or "steps: " + ", ".join(names))
+                        hint=did_you_mean(name, [*names, START, END]) or (
+                            "steps: " + ", ".join(names) if names else "the Workflow declares no step yet"))
+
+
+def _heading_of(spec: Spec, name: str) -> bool:
+    """Whether the spec has a `### name` step heading: such a step is declared, but its own
+    errors kept it out of the IR, and they are reported already."""
+    heading = re.compile(r"^ {0,3}###[ \t]+" + re.escape(name) + r"[ \t]*#*[ \t]*$")
+    for line in source_lines(spec.path, spec.sha256)[spec.workflow.span.line:]:
+        if re.match(r"^ {0,3}##[ \t]", line):
+            return False  # the next section: the Workflow ends here
+        if heading.match(line):
+            return True
+    return False
 
 
 def unused(spec: Spec, registry: dict, out: Collector) -> None:

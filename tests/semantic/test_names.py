@@ -163,3 +163,19 @@ def test_unknown_llm_task_suggests_closest(tmp_path):
     assert found(spec, tmp_path) == [
         ("E213", 11, 8, "step `write` names the unknown task `simpel`", "did you mean `simple`?"),
     ]
+
+
+def test_an_edge_to_a_declared_step_with_its_own_error_is_not_reported_as_undeclared(tmp_path):
+    from agent_factory.compiler import check
+
+    spec = tmp_path / "go.md"
+    spec.write_text("# Agent: Go\n\n## Purpose\nGoes.\n\n## Workflow\n### go\n- outputs: answer\n\n### finish\n"
+                    "- llm: simple\n- outputs: answer\n\n### finish\n- llm: simple\n- outputs: answer\n\n### Flow\n"
+                    "- START → go\n- go → stop\n- stop → END\n", encoding="utf-8")
+    found = [(d.code, d.message, d.hint) for d in check(spec).diagnostics if d.code in ("E072", "E201")]
+    assert found == [
+        ("E072", "step `go` does not say what it runs",
+         "give exactly one of `llm: <task>`, `tool: <name>`, `agent: <spec>`, `rules: <table>`"),
+        ("E201", "flow edge names the step `stop`, which the Workflow does not declare", "steps: finish"),
+        ("E201", "flow edge names the step `stop`, which the Workflow does not declare", "steps: finish"),
+    ]
