@@ -203,8 +203,10 @@ def compare_costs(
 ) -> CostComparison:
     """What the run's calls (same tokens) would have cost on the most expensive model `tier` allows.
 
-    Only attempts that used tokens count. Aliases litellm cannot price are left out of the
-    choice of reference; with none priced the reference is None and equals the actual cost.
+    Attempts that used tokens are priced again; attempts charged without tokens (cancelled in
+    flight, impossible usage: charged their worst case) count the same on both sides, so `actual`
+    is always the ledger's total. Aliases litellm cannot price are left out of the choice of
+    reference; with none priced the reference is None and equals the actual cost.
     """
     prices = prices or PriceBook(config)
     used = [a for a in ledger.attempts if a.tokens_in or a.tokens_out]
@@ -219,8 +221,9 @@ def compare_costs(
         )
         for a in used
     )
-    actual = sum((row.cost for row in rows), ZERO)
-    ref_total = sum((row.reference_cost for row in rows), ZERO)
+    charged_without_tokens = sum((a.cost for a in ledger.attempts if not (a.tokens_in or a.tokens_out)), ZERO)
+    actual = sum((row.cost for row in rows), charged_without_tokens)
+    ref_total = sum((row.reference_cost for row in rows), charged_without_tokens)
     model = config.alias(reference).model if reference else None
     return CostComparison(tier, reference, model, rows, actual, ref_total)
 

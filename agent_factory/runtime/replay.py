@@ -168,6 +168,15 @@ _SHAPE = TypeAdapter(_CassetteShape)
 def read_cassette(path: Path) -> dict[str, Any]:
     """The JSON of the cassette at `path`, checked for shape; `ConfigError` naming the file and
     what is wrong when it is unreadable, empty, not JSON or not a cassette."""
+    data = _read_json(path)
+    try:
+        _SHAPE.validate_python(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: not a cassette ({_problems(exc)})") from None
+    return data
+
+
+def _read_json(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -175,15 +184,13 @@ def read_cassette(path: Path) -> dict[str, Any]:
     if not text.strip():
         raise ConfigError(f"{path}: this cassette is empty; record it again or delete it")
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
         raise ConfigError(f"{path}: this cassette is not valid JSON ({exc}); record it again or delete it") from None
-    try:
-        _SHAPE.validate_python(data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'the file'}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"{path}: not a cassette ({problems})") from None
-    return data
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'the file'}: {e['msg']}" for e in exc.errors())
 
 
 def cassette_name(step: str, key: str) -> str:

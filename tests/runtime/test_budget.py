@@ -165,6 +165,17 @@ def test_compare_costs_prices_the_run_on_the_dearest_model_of_the_tier():
     assert (free.reference_alias, free.reference) == ("perplexity", Decimal("0.0037"))
 
 
+def test_compare_costs_counts_calls_charged_without_tokens_on_both_sides():
+    ledger = CostLedger()
+    ledger.record(Attempt("search", "research", "perplexity", "perplexity/sonar", "ok", 2000, 500, Decimal("0.0025")))
+    ledger.record(Attempt("judge", "simple", "perplexity", "perplexity/sonar", "cancelled", cost=Decimal("0.004"),
+                          estimate=Decimal("0.004")))
+    pro = compare_costs(ledger, default_config(), "pro")
+    assert [r.step for r in pro.rows] == ["search"]
+    assert (pro.actual, pro.reference, pro.saving) == (Decimal("0.0065"), Decimal("0.0175"), Decimal("0.0110"))
+    assert pro.actual == ledger.total_cost
+
+
 # ---------------------------------------------------------------- hostile usage reports
 
 

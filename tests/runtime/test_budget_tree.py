@@ -4,8 +4,11 @@ usage reports stop the run; calls cancelled in flight stay in the ledger. Real s
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -242,3 +245,21 @@ def test_calls_cancelled_in_flight_are_in_the_ledger_at_their_worst_case(tmp_pat
         "slow_c": ("cancelled", Decimal("0.018"), Decimal("0.018")),
     }
     assert sum(a.cost for a in result.ledger) == Decimal("0.036")
+
+
+def test_an_overrunning_provider_stops_the_run_and_the_cli_exits_1(tmp_path, stub, alias_table):
+    stub.handler = lambda body: reply(json.dumps({"rough": "r"}), prompt_tokens=0, completion_tokens=100_000)
+    spec = _write(tmp_path, helper=HELPER)
+    config = tmp_path / "agent-factory.toml"
+    config.write_text(alias_table("fast", stub, price_in="0", price_out=str(PRICE_OUT)), encoding="utf-8")
+    cli = Path(sys.executable).with_name("agent-factory")
+    done = subprocess.run([str(cli), "run", str(spec), "--input", "tea", "--config", str(config), "--format", "json"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    data = json.loads(done.stdout)
+    assert (data["ok"], data["error"]) == (False, (
+        "step 'draft': 'fast' reported 0 prompt and 100000 completion tokens (max_tokens 100), costing $18.000000 "
+        "where $0.018000 was reserved; charged in full and stopped the run"))
+    [attempt] = data["ledger"]
+    assert (attempt["outcome"], attempt["overrun"], attempt["cost"]) == ("ok", True, "18.00000")
+    assert len(stub.requests) == 1  # the next step never ran
