@@ -13,7 +13,9 @@ two `llm:` steps fanned out from START (`market`, `risks`), an `llm:` join step 
 So one run = 4 LLM calls + 1 rule table + the guard.
 
 Our side: `arun_spec(spec, inputs, config=...)`, i.e. everything a real run does per run:
-spec load (cached), one Budget + CostLedger + Router + ToolRunner, the graph built and compiled,
+spec load (cached), the run factory (configuration, tools table, prices), one Budget +
+CostLedger + Router + ToolRunner, the spec's graph (compiled once, shared by every run), its
+first node resetting the run's bookkeeping,
 routing (plan, price, budget reserve/settle, ledger), the step prompts and system prompt,
 structured output (a pydantic model + JSON schema per step, validation of each answer),
 progress bookkeeping, the guard node, and the RunResult (cost comparison included).
@@ -328,7 +330,8 @@ def report(mode: str, times: dict[str, dict[str, list[float]]], note: str) -> di
 # curated entries for the breakdown: (label, module path fragment, function name)
 BREAKDOWN = (
     ("arun_spec (whole run)", "runtime/executor.py", "arun_spec"),
-    ("  compile_spec_graph (build + compile per run)", "runtime/graph.py", "compile_spec_graph"),
+    ("  RunFactory.load (config, tools table, prices)", "runtime/factory.py", "load"),
+    ("  compile_graph (build + compile, once per spec)", "runtime/graph.py", "compile_graph"),
     ("    LangGraph find_subgraph_pregel (dis of node code)", "pregel/_utils.py", "find_subgraph_pregel"),
     ("  graph.ainvoke (LangGraph run of the nodes)", "langgraph/pregel/main.py", "ainvoke"),
     ("    llm node: converse (per step)", "runtime/nodes.py", "converse"),
@@ -405,7 +408,8 @@ async def profile(ours: Callable[[], Awaitable[Any]], base: Callable[[], Awaitab
 def isolated(spec_path: Path, config: Any, repeats: int) -> None:
     """Per-run pieces that a hand-written graph does not pay, each timed on its own (CPU µs)."""
     from agent_factory.runtime.budget import Budget, CostLedger
-    from agent_factory.runtime.graph import compile_spec_graph
+    from agent_factory.runtime.factory import RunFactory
+    from agent_factory.runtime.graph import compile_graph
     from agent_factory.runtime.nodes import Runtime
     from agent_factory.runtime.prompts import system_prompt
     from agent_factory.runtime.router import ModelHealth, Router
@@ -422,7 +426,8 @@ def isolated(spec_path: Path, config: Any, repeats: int) -> None:
     pieces: dict[str, Callable[[], Any]] = {
         "load_spec (lru-cached, stat per run)": lambda: load_spec(spec_path),
         "Budget + Ledger + Router + Runtime": runtime,
-        "compile_spec_graph (StateGraph build + compile)": lambda: compile_spec_graph(plan, spec, runtime()),
+        "RunFactory.load (config, tools table, prices)": lambda: RunFactory.load(spec, plan=plan, config=config),
+        "compile_graph (StateGraph build + compile)": lambda: compile_graph(None, plan, spec, runtime()),
         f"output_model + response_format x{len(llm_nodes)}": lambda: [
             response_format(n.name, output_model(n.name, spec, list(n.options["outputs"]))) for n in llm_nodes],
         f"system_prompt x{len(llm_nodes)}": lambda: [system_prompt(spec, list(n.options["outputs"])) for n in llm_nodes],

@@ -161,7 +161,8 @@ class AgentGraph(CompiledStateGraph):
     async def astream(self, input: Any, config: Any = None, **kwargs: Any) -> AsyncIterator[Any]:  # type: ignore[override]
         # what streams out is what the output schema declares, as LangGraph's server asks for:
         # never the staged outputs or the bookkeeping (LangGraph's own default is every channel)
-        kwargs.setdefault("output_keys", self.output_channels)
+        if kwargs.get("output_keys") is None:
+            kwargs["output_keys"] = self.output_channels
         if run_of(config) is not None or self.factory is None:  # the caller owns the run
             async for chunk in super().astream(input, config, **kwargs):
                 yield chunk

@@ -8,7 +8,9 @@ step of `specs/` sensibly, a search endpoint, and the `agent-factory.toml` that 
 calls `web_search`; otherwise it answers the JSON object of the requested schema, with values
 that make the Market Research agent cite a source and the Brain Fart Checker KILL a to-do app.
 Every answer reports `TOKENS_IN` prompt and `TOKENS_OUT` completion tokens, so a run's cost is
-exact: `CALL_COST` per call at the prices `stub_config` sets.
+exact: `CALL_COST` per research or reasoning call at the prices `stub_config` sets (the `local`
+alias, which serves only simple and classification tasks, costs a tenth of that, so the specs
+with a one-cent budget fit their worst case).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ TOKENS_IN, TOKENS_OUT = 1000, 100
 PRICE_IN, PRICE_OUT = Decimal("0.000002"), Decimal("0.00001")
 CALL_COST = PRICE_IN * TOKENS_IN + PRICE_OUT * TOKENS_OUT
 ALIASES = ("local", "perplexity", "claude")  # the constitution's fallback names all three
+LIGHT_TASKS = ("simple", "classification")
+ALL_TASKS = (*LIGHT_TASKS, "research", "complex_reasoning", "code_generation")
 
 ANSWERS: dict[str, Any] = {
     "answer": "AI agents, small language models and multimodal assistants lead this year's trends.",
@@ -103,10 +107,11 @@ def stub_config(llm: StubLLM, search: StubSearch | None = None, *, key_env: str 
     `web_search` is `search` (127.0.0.1 allowed for it). Set `key_env` in the environment."""
     lines = ["[router]", f"fallback = {json.dumps(list(ALIASES))}", 'default_tier = "free"', "cooldown_seconds = 0", ""]
     for alias in ALIASES:
+        light = alias == "local"
         lines += [f"[models.{alias}]", f'model = "openai/{alias}-stub"', f'api_base = "{llm.base_url}"',
-                  f'api_key_env = "{key_env}"', f"input_cost_per_token = {PRICE_IN}",
-                  f"output_cost_per_token = {PRICE_OUT}",
-                  'tasks = ["simple", "classification", "research", "complex_reasoning", "code_generation"]', ""]
+                  f'api_key_env = "{key_env}"', f"input_cost_per_token = {PRICE_IN / 10 if light else PRICE_IN}",
+                  f"output_cost_per_token = {PRICE_OUT / 10 if light else PRICE_OUT}",
+                  f"tasks = {json.dumps(list(LIGHT_TASKS if light else ALL_TASKS))}", ""]
     for tier in ("free", "pro", "enterprise"):
         lines += [f"[tiers.{tier}]", f"models = {json.dumps(list(ALIASES))}", "max_cost_per_run = 2.00", ""]
     if search is not None:

@@ -160,3 +160,65 @@ def test_bad_inputs_are_reported(tmp_path, config, inputs, message):
 def test_text_input_goes_to_the_only_input(tmp_path, config):
     result = run_spec(_spec(tmp_path, TWO_STEPS), "tea", config=config)
     assert result.inputs == {"topic": "tea"} and result.ok
+
+
+GUARDED = TWO_STEPS.replace("## Workflow", """## Invariants
+1. **TXT-001 Short:** MUST stay short. `check: len(text) < 5`
+
+## Workflow""")
+
+
+def test_a_run_a_guard_refused_has_no_outputs_on_its_thread_or_when_resumed(tmp_path, stub, config):
+    spec, db = _spec(tmp_path, GUARDED), tmp_path / "checkpoints.sqlite"
+    refused = f"invariant TXT-001 violated ({spec}:{line_of(spec, 'TXT-001')}): Short"
+    first = run_spec(spec, {"topic": "tea"}, config=config, thread="t1", checkpoint_db=db)
+    resumed = run_spec(spec, None, config=config, thread="t1", checkpoint_db=db)
+    for result in (first, resumed):
+        assert (result.error, result.outputs, result.as_json()["outputs"]) == (refused, {}, {})
+        assert "outputs:" not in result.render_text()
+    assert first.state["__staged__"] == {"text": "polished Polish rough tea"}  # kept for the guard, never shown
+
+
+def line_of(path, needle: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
+SECRET_POST = """
+# Agent: Poster
+
+## Purpose
+Sends a note somewhere.
+
+## Inputs
+- note: str — what to send
+
+## Outputs
+- total: float — the answer
+
+## Invariants
+1. **SEC-002 No secrets out:** MUST NOT send a secret. `check: not (note contains "sk-")`
+
+## Tools
+- calculator — arithmetic
+
+## Workflow
+### send
+- tool: calculator
+- args: expression = note
+- outputs: total
+
+### Flow
+- START → send
+- send → END
+"""
+
+
+def test_an_invariant_naming_what_a_tool_step_sends_is_checked_before_the_step(tmp_path, config):
+    spec = _spec(tmp_path, SECRET_POST)
+    refused = run_spec(spec, {"note": "1 + sk-12"}, config=config)
+    assert refused.error == (f"invariant SEC-002 violated ({spec}:{line_of(spec, 'SEC-002')}): No secrets out "
+                             "(before step 'send' called tool 'calculator')")
+    assert (refused.tools_called, refused.steps) == ([], [])
+    allowed = run_spec(spec, {"note": "6 * 7"}, config=config)
+    assert (allowed.outputs, allowed.tools_called) == ({"total": 42}, ["calculator"])
+    assert [g.status for g in allowed.guards if g.id == "SEC-002"] == ["passed"]  # recorded once, by the final guard
