@@ -134,3 +134,38 @@ def test_compiling_two_specs_with_one_file_name_refuses_the_second(tmp_path):
         f"{second}:1:1: error[E802]: `{second}` compiles to `{out / 'x.ir.json'}`, which `{first}` already wrote; "
         f"`{second}` was not written")
     assert json.loads((out / "x.ir.json").read_text(encoding="utf-8"))["spec"]["name"] == "A"
+
+
+def test_check_imports_no_llm_graph_or_template_library():
+    import subprocess
+    import sys
+
+    probe = ("import sys\nfrom agent_factory.cli import main\ntry:\n    main(['check', 'specs/market_research.md'])\n"
+             "except SystemExit as done:\n    code = done.code\n"
+             "print(code, sorted(m for m in ('litellm', 'langgraph', 'jinja2', 'agent_factory.codegen') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.splitlines()[-1] == "0 []"
+
+
+def test_check_reports_each_file_as_it_finishes_with_one_blank_line_between_diagnostics(tmp_path):
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.md").write_text("# Agent: X\n\n## Purpose\nTest.\n\n## Outputs\n- answer: strng\n",
+                                             encoding="utf-8")
+    result = run("check", str(tmp_path))
+    assert result.exit_code == 1
+    blocks = result.stdout.rstrip("\n").split("\n\n")
+    assert [block.splitlines()[0] for block in blocks] == [
+        f"{tmp_path / 'a.md'}:7:11: error[E022]: unknown type `strng`",
+        f"{tmp_path / 'b.md'}:7:11: error[E022]: unknown type `strng`",
+    ]
+    assert result.stdout.endswith("  help: did you mean `str`?\n\n")
+
+
+def test_no_color_turns_colour_off_on_a_terminal(monkeypatch):
+    from agent_factory.cli import report
+
+    monkeypatch.setattr(report.sys.stdout, "isatty", lambda: True, raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert report.use_color() is False
+    monkeypatch.delenv("NO_COLOR")
+    assert report.use_color() is True

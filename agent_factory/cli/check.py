@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from .exit import Exit
+from .report import Reporter
 
 FORMATS = click.Choice(["text", "json", "sarif"])
 
@@ -34,21 +35,10 @@ def _expand(paths: tuple[str, ...]) -> list[Path]:
 
 
 def _report(results, fmt: str) -> None:
-    from agent_factory.compiler.render import render_json, render_sarif, render_text
-
-    diagnostics = [d for r in results for d in r.diagnostics]
-    if fmt == "json":
-        click.echo(render_json(diagnostics), nl=False)
-    elif fmt == "sarif":
-        click.echo(render_sarif(diagnostics), nl=False)
-    else:
-        text = render_text(diagnostics, color=sys.stdout.isatty())
-        if text:
-            click.echo(text)
-        errors = sum(d.severity == "error" for d in diagnostics)
-        warnings = sum(d.severity == "warning" for d in diagnostics)
-        click.echo(f"checked {len(results)} file{'s' if len(results) != 1 else ''}: "
-                   f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}", err=True)
+    reporter = Reporter(fmt)
+    for result in results:
+        reporter.add(result)
+    reporter.finish()
 
 
 def _progress(files: list[Path]):
@@ -72,9 +62,11 @@ def check(paths: tuple[str, ...], fmt: str) -> None:
     """
     from agent_factory.compiler import check as check_file
 
-    results = [check_file(path) for path in _progress(_expand(paths))]
-    _report(results, fmt)
-    sys.exit(Exit.OK if all(r.ok for r in results) else Exit.ERRORS)
+    reporter = Reporter(fmt)
+    for path in _progress(_expand(paths)):
+        reporter.add(check_file(path))  # reported as it finishes: nothing of it is kept in text mode
+    reporter.finish()
+    sys.exit(Exit.ERRORS if reporter.failed else Exit.OK)
 
 
 def _write(files: dict[str, str], out: Path, check_only: bool, fmt: str) -> list[Path]:

@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from lark import Lark, Token, Tree
 
+from .grammars import open_grammar
 from .lexer import LexResult, TokenListLexer, lex
 from .span import Origin
 
@@ -123,13 +124,7 @@ class RawDocument:
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
-    return Lark.open(
-        "grammar/document.lark",
-        rel_to=__file__,
-        parser="lalr",
-        lexer=TokenListLexer,
-        maybe_placeholders=False,
-    )
+    return open_grammar("document.lark", parser="lalr", lexer=TokenListLexer, maybe_placeholders=False)
 
 
 def parse_document(text: str, path: str) -> RawDocument:

@@ -11,6 +11,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from . import ir
 from .diagnostics import Diagnostic, make
+from .grammars import open_grammar
 from .literals import duration_seconds
 from .span import Origin, Span, balance_end
 
@@ -28,7 +29,7 @@ _MISTAKES: dict[str, list[str]] = {
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
     # spans come from the tokens (see `_Builder.span`); tree positions are not needed
-    return Lark.open("grammar/expr.lark", rel_to=__file__, parser="lalr")
+    return open_grammar("expr.lark", parser="lalr")
 
 
 def parse_expression(source: str, where: Span | Origin) -> tuple[ir.Expression | None, list[Diagnostic]]:

@@ -9,6 +9,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from .diagnostics import Diagnostic, make
+from .grammars import open_grammar
 from .span import Origin, Span, balance_end
 
 FORMS = (
@@ -40,11 +41,9 @@ SHAPES = {
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
-    return Lark.open(
-        # Spans come from the tokens (see `_bounds`); propagating positions to every tree node
-        # costs a fifth of the parse time.
-        "grammar/lines.lark", rel_to=__file__, parser="lalr", start=list(FORMS)
-    )
+    # Spans come from the tokens (see `_bounds`); propagating positions to every tree node
+    # costs a fifth of the parse time.
+    return open_grammar("lines.lark", parser="lalr", start=list(FORMS))
 
 
 class LineParse:

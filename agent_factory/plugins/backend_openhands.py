@@ -10,9 +10,6 @@ source-ordered lists. `agent-factory codegen run <out>/<job_id> --workspace DIR`
 
 from __future__ import annotations
 
-from agent_factory.codegen.job import JOB_FILE, TASK_FILE, dump_job
-from agent_factory.codegen.lower import job_from_spec
-from agent_factory.codegen.task import render_task
 from agent_factory.compiler import hookimpl
 from agent_factory.compiler.ir import Spec
 from agent_factory.compiler.passes import Backend, CompileContext
@@ -29,6 +26,11 @@ def emit_job(spec: Spec, *, provenance_header: str | None = None) -> dict[str, s
     compiler's `header_lines(spec)`. Raises `UnsupportedSpec` (a `ValueError`) for Team
     and Constitution specs.
     """
+    # imported here: the codegen package (and jinja2) is for compiling, never for `check`
+    from agent_factory.codegen.job import JOB_FILE, TASK_FILE, dump_job
+    from agent_factory.codegen.lower import job_from_spec
+    from agent_factory.codegen.task import render_task
+
     job = job_from_spec(spec)
     header = provenance_header if provenance_header is not None else "\n".join(header_lines(spec))
     files = {
