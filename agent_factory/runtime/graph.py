@@ -44,8 +44,8 @@ from .factory import RunFactory
 from .inputs import graph_input
 from .nodes import GUARD, Node, Runtime, StepFailed, make_node
 from .prompts import inputs_prompt
-from .state import (BOOKKEEPING, GUARDS, MESSAGES, RESET, STAGED, STEPS, VISITS, field_names, input_schema,
-                    output_model, output_schema, state_schema)
+from .state import (BOOKKEEPING, GUARDS, MESSAGES, RESET, STAGED, STEPS, VISITS, conversation, field_names,
+                    input_schema, output_model, output_schema, state_schema)
 
 INPUTS = "__inputs__"
 RUN_KEY = "__agent_factory_run__"
@@ -73,7 +73,7 @@ def build_graph(plan: GraphPlan, spec: Spec, runtime: Runtime) -> StateGraph:
     ids = node_ids(plan, spec)
     graph = StateGraph(state_schema(plan, spec), input_schema=input_schema(plan, spec),
                        output_schema=output_schema(plan, spec))
-    graph.add_node(INPUTS, _InputsNode(plan))
+    graph.add_node(INPUTS, _InputsNode(plan, conversation(plan, spec)))
     graph.add_edge(START, INPUTS)
     with using(runtime):
         for node in plan.nodes:
@@ -232,14 +232,15 @@ def io_models(plan: GraphPlan, spec: Spec) -> tuple[type[BaseModel], type[BaseMo
     """The typed input and output models of a spec's graph: its declared Inputs (required
     unless optional, with types, ranges, enums and descriptions), and its declared Outputs with
     the guard results and the conversation."""
-    conversation = (list[dict[str, Any]] | None, Field(None, description="the conversation (chat views send and read this)"))
+    said = (list[dict[str, Any]] | None, Field(None, description="the conversation (chat views send and read this)"))
     guards = (list[dict[str, Any]] | None, Field(None, alias=GUARDS,
               description="each invariant checked: id, title, modality, status, file, line, check, detail"))
     base_in = output_model("inputs", spec, list(plan.inputs))
     base_out = output_model("outputs", spec, list(plan.outputs))
     name = "".join(part.capitalize() for part in "".join(c if c.isalnum() else " " for c in plan.spec_name).split())
-    inputs = create_model(f"{name}Input", __base__=base_in, messages=conversation)  # type: ignore[call-overload]
-    outputs = create_model(f"{name}Output", __base__=base_out, guards=guards, messages=conversation)  # type: ignore[call-overload]
+    chat = {MESSAGES: said} if conversation(plan, spec) else {}
+    inputs = create_model(f"{name}Input", __base__=base_in, **chat)  # type: ignore[call-overload]
+    outputs = create_model(f"{name}Output", __base__=base_out, guards=guards, **chat)  # type: ignore[call-overload]
     return inputs, outputs
 
 
@@ -280,10 +281,10 @@ def visible(state: dict[str, Any]) -> dict[str, Any]:
 class _InputsNode:
     """The first node of every run (see the module doc)."""
 
-    __slots__ = ("plan", "__name__")
+    __slots__ = ("plan", "chat", "__name__")
 
-    def __init__(self, plan: GraphPlan) -> None:
-        self.plan = plan
+    def __init__(self, plan: GraphPlan, chat: bool) -> None:
+        self.plan, self.chat = plan, chat
         self.__name__ = INPUTS
 
     async def __call__(self, state: dict[str, Any]) -> dict[str, Any]:
@@ -292,8 +293,8 @@ class _InputsNode:
         update: dict[str, Any] = {name: RESET for name in BOOKKEEPING}
         update[GUARDS] = []
         update.update({name: None for name in self.plan.outputs if state.get(name) is not None})
-        asked = inputs_prompt(state, self.plan.inputs)
-        said = (state.get(MESSAGES) or [None])[-1]
+        asked = inputs_prompt(state, self.plan.inputs) if self.chat else ""
+        said = (state.get(MESSAGES) or [None])[-1] if self.chat else None
         if asked and getattr(said, "content", None) != asked:  # a chat view may have sent it already
             update[MESSAGES] = [HumanMessage(content=asked)]
         return update

@@ -23,7 +23,7 @@ def graph_input(value: Any, plan: GraphPlan, spec: Spec) -> dict[str, Any]:
     """What a compiled graph was invoked with, as checked, typed inputs: a mapping of inputs
     (`messages` alone stands for the only input of a chat-shaped spec), or text."""
     if isinstance(value, Mapping):
-        given = {k: v for k, v in value.items() if k != MESSAGES}
+        given = {k: v for k, v in value.items() if k != MESSAGES or MESSAGES in plan.inputs}
         if not given and value.get(MESSAGES):
             given = {plan.inputs[0]: _last_human_text(value[MESSAGES])} if len(plan.inputs) == 1 else {}
         return typed_inputs(spec, normalise_inputs(given, plan, spec=spec))

@@ -52,7 +52,7 @@ from .evaluate import EvaluationError, evaluate, expression, paths
 from .prompts import fill, inputs_prompt, optional_fields, repair_message, system_prompt
 from .result import GuardResult
 from .router import Router
-from .state import GUARDS, MESSAGES, ROUTE, STEPS, TOOLS, field_names, output_model, response_format
+from .state import GUARDS, MESSAGES, ROUTE, STEPS, TOOLS, conversation, field_names, output_model, response_format
 from .tools import ToolCall, ToolResult, ToolRunner
 from .tools.tape import read_recorded, write_recorded
 
@@ -247,7 +247,7 @@ def guard_node(node: PlanNode, rt: Runtime) -> Node:
     when the MUSTs hold, publish the declared outputs and the answer to the conversation."""
     before_tools = {inv["id"] for invs in rt.tool_invariants.values() for inv in invs}
     invariants = [inv for inv in node.options.get("invariants", []) if inv["id"] not in before_tools]
-    outputs = rt.plan.outputs
+    outputs, chat = rt.plan.outputs, conversation(rt.plan, rt.spec)
 
     async def guard(state: dict[str, Any]) -> dict[str, Any]:
         start = len(rt.guards)
@@ -256,7 +256,8 @@ def guard_node(node: PlanNode, rt: Runtime) -> Node:
         finally:
             rt.emit(event="guards", results=[g.as_json() for g in rt.guards[start:]])
         published = {name: state.get(name) for name in outputs}
-        return {**published, GUARDS: [g.as_json() for g in rt.guards[start:]], MESSAGES: [answer_message(published)]}
+        said = {MESSAGES: [answer_message(published)]} if chat else {}
+        return {**published, GUARDS: [g.as_json() for g in rt.guards[start:]], **said}
 
     return guard
 

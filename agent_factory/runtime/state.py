@@ -81,6 +81,12 @@ BOOKKEEPING = (VISITS, STEPS, TOOLS, GUARDS, STAGED)
 """The channels that belong to one run: emptied when a run starts on a thread."""
 
 
+def conversation(plan: GraphPlan, spec: Spec) -> bool:
+    """Whether the graph keeps the conversation in `messages`: a spec field of that name wins
+    (it is the spec's to write), and then there is no conversation channel."""
+    return MESSAGES not in field_names(plan, spec)
+
+
 def _channels(plan: GraphPlan, spec: Spec) -> dict[str, Any]:
     """Every channel of the state with its type and reducer."""
     from langgraph.graph.message import add_messages  # here: importing this module needs no langgraph
@@ -91,13 +97,14 @@ def _channels(plan: GraphPlan, spec: Spec) -> dict[str, Any]:
     fields[TOOLS] = Annotated[list, _append]
     fields[GUARDS] = Annotated[list, _last]
     fields[STAGED] = Annotated[dict, _merge]
-    fields[MESSAGES] = Annotated[list, add_messages]
+    if conversation(plan, spec):
+        fields[MESSAGES] = Annotated[list, add_messages]
     return fields
 
 
 def state_keys(plan: GraphPlan, spec: Spec) -> list[str]:
     """Every channel's name: what `agent-factory run` reads back from a finished graph."""
-    return [*field_names(plan, spec), VISITS, STEPS, TOOLS, GUARDS, STAGED, MESSAGES]
+    return list(_channels(plan, spec))
 
 
 def _typed_dict(name: str, fields: dict[str, Any]) -> type:
@@ -112,13 +119,15 @@ def state_schema(plan: GraphPlan, spec: Spec) -> type:
 def input_schema(plan: GraphPlan, spec: Spec) -> type:
     """What a caller may send: the declared inputs, and `messages` (a chat view sends those)."""
     channels = _channels(plan, spec)
-    return _typed_dict(f"{_ident(plan.spec_name)}Input", {k: channels[k] for k in (*plan.inputs, MESSAGES)})
+    chat = (MESSAGES,) if conversation(plan, spec) else ()
+    return _typed_dict(f"{_ident(plan.spec_name)}Input", {k: channels[k] for k in (*plan.inputs, *chat)})
 
 
 def output_schema(plan: GraphPlan, spec: Spec) -> type:
     """What leaves the graph: the declared outputs, the guard results and the conversation."""
     channels = _channels(plan, spec)
-    return _typed_dict(f"{_ident(plan.spec_name)}Output", {k: channels[k] for k in (*plan.outputs, GUARDS, MESSAGES)})
+    chat = (MESSAGES,) if conversation(plan, spec) else ()
+    return _typed_dict(f"{_ident(plan.spec_name)}Output", {k: channels[k] for k in (*plan.outputs, GUARDS, *chat)})
 
 
 def _ident(name: str) -> str:

@@ -152,3 +152,26 @@ def test_config_and_prices_are_loaded_when_the_graph_is_built(config_file):
     assert factory.tool_config.web_search.provider == "http_json"
     assert {name: factory.prices.price(name).source for name in factory.config.models} == {
         "local": "config", "perplexity": "config", "claude": "config"}
+
+
+MAILER = """
+# Agent: Mailer
+
+## Purpose
+Drafts messages about a topic.
+
+## Inputs
+- topic: str — the topic
+
+## Outputs
+- messages: list[str] — the drafted messages
+"""
+
+
+def test_a_spec_output_called_messages_is_the_specs_not_the_conversation(tmp_path, config_file):
+    path = tmp_path / "mailer.md"
+    path.write_text(MAILER.strip() + "\n", encoding="utf-8")
+    graph = agent_graph(RunFactory.load(check(path).spec, config=config_file))
+    assert graph.invoke({"topic": "tea"}) == {"messages": [], "__guards__": []}
+    assert "messages" not in graph.get_input_jsonschema()["properties"]
+    assert graph.get_output_jsonschema()["properties"]["messages"]["items"] == {"type": "string"}
