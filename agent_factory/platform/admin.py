@@ -8,6 +8,7 @@ row-level security as the API.
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -71,9 +72,13 @@ def serve(host: str, port: int, data_dir: Path | None, config_path: Path | None,
             created = create_team(urls, BOOTSTRAP_TEAM, BOOTSTRAP_OWNER, "free")
             echo(f"bootstrap admin key of team `{BOOTSTRAP_TEAM}` (owner {BOOTSTRAP_OWNER}), shown once: {created['key']['key']}")
         server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
+        # uvicorn shuts down gracefully on SIGINT and SIGTERM, then raises the signal again with the
+        # handler it found: make SIGTERM's a KeyboardInterrupt too, so the database is stopped here
+        # instead of the process dying with the embedded PostgreSQL still running
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
             server.run(sockets=[sock])
-        except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled; the shutdown is done
+        except KeyboardInterrupt:
             pass
     sock.close()
     echo("stopped")

@@ -37,7 +37,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serving(data_dir: Path):
+def serving(data_dir: Path, stop: signal.Signals = signal.SIGINT):
     port = _free_port()
     proc = subprocess.Popen([*CLI, "serve", "--port", str(port), "--data-dir", str(data_dir)], env=_embedded_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
@@ -49,7 +49,7 @@ def serving(data_dir: Path):
         _wait_ready(url, proc, lines)
         yield url, lines
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         assert proc.wait(60) == 0, "".join(lines)
         reader.join(5)
 
@@ -84,9 +84,39 @@ def test_serve_starts_from_a_clean_data_dir_and_keeps_its_data_across_a_restart(
         other_key = json.loads(second.stdout)["key"]
         assert httpx.get(f"{url}/v1/agents/{agent_id}", headers={"X-Api-Key": other_key}).status_code == 404
     assert lines[-1] == "stopped\n"
-    with serving(data) as (url, lines):
+    assert not (data / "pgdata" / "postmaster.pid").exists(), "the embedded PostgreSQL is stopped with serve"
+    with serving(data, stop=signal.SIGTERM) as (url, lines):
         assert KEY_LINE.search("".join(lines)) is None, "the bootstrap key is printed on the first start only"
         again = httpx.get(f"{url}/v1/agents/{agent_id}", headers={"X-Api-Key": key})
         assert (again.status_code, again.json()["version"]) == (200, 1)
         assert httpx.get(f"{url}/v1/teams/me", headers={"X-Api-Key": other_key}).json()["name"] == "Second"
+    assert not (data / "pgdata" / "postmaster.pid").exists()
     shutil.rmtree(data.parent, ignore_errors=True)
+
+
+@contextmanager
+def serving_url(database_url: str):
+    port = _free_port()
+    env = {**_embedded_env(), "DATABASE_URL": database_url}
+    proc = subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)
+    reader.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, proc, lines)
+        yield url, lines
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0, "".join(lines)
+        reader.join(5)
+
+
+def test_serve_on_database_url_connects_as_the_app_role_and_bootstraps_an_empty_database(client, database):
+    with serving_url(database.owner) as (url, lines):
+        key = KEY_LINE.search("".join(lines)).group(1)
+        assert not any(line.startswith("data dir:") for line in lines)
+        assert f"database: {database.app}\n" in lines
+        assert httpx.get(f"{url}/v1/teams/me", headers={"X-Api-Key": key}).json()["name"] == "default"
+    assert lines[-1] == "stopped\n"

@@ -12,7 +12,7 @@ from . import service
 from .body import SPEC_BODY, spec_text
 from .schemas import AgentOut, AgentPage, CheckOut, Kind, VersionDetail, VersionOut
 
-router = APIRouter(tags=["agents"], responses=error_responses(401, 403, 422))
+router = APIRouter(tags=["agents"], responses=error_responses(400, 401, 403, 422))
 SPEC_ERRORS = error_responses(413, 415)
 
 

@@ -9,7 +9,7 @@ from ..errors import error_responses
 from . import service
 from .schemas import AuditPage
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=error_responses(401, 403, 422))
+router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=error_responses(400, 401, 403, 422))
 
 
 @router.get("", response_model=AuditPage)

@@ -11,7 +11,7 @@ from ..errors import error_responses
 from . import service
 from .schemas import KeyCreated, KeyIn, KeyOut
 
-router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=error_responses(401, 403, 422))
+router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=error_responses(400, 401, 403, 422))
 
 
 @router.post("", status_code=201, response_model=KeyCreated)

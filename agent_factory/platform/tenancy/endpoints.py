@@ -11,7 +11,7 @@ from ..errors import error_responses
 from . import service
 from .schemas import MemberIn, MemberOut, RoleIn, SessionIn, SessionOut, TeamOut
 
-router = APIRouter(tags=["teams"], responses=error_responses(401, 403, 422))
+router = APIRouter(tags=["teams"], responses=error_responses(400, 401, 403, 422))
 
 
 @router.get("/v1/teams/me", response_model=TeamOut)
@@ -45,7 +45,7 @@ async def remove_member(user_id: UUID, ctx: Context = tenant("admin")) -> Respon
     return Response(status_code=204)
 
 
-sessions = APIRouter(prefix="/v1/sessions", tags=["sessions"], responses=error_responses(401, 422))
+sessions = APIRouter(prefix="/v1/sessions", tags=["sessions"], responses=error_responses(400, 401, 422))
 
 
 @sessions.post("", status_code=201, response_model=SessionOut, openapi_extra={"security": []})

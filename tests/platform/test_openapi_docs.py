@@ -1,0 +1,32 @@
+"""The OpenAPI document at /openapi.json (browsable at /docs) documents every operation."""
+
+from __future__ import annotations
+
+from agent_factory.platform.app import create_app
+from agent_factory.platform.db.connect import DatabaseUrls
+from agent_factory.platform.settings import Settings
+
+_UNUSED = DatabaseUrls(owner="postgresql://unused@127.0.0.1/unused", app="postgresql://unused@127.0.0.1/unused")
+
+
+def test_every_operation_has_a_description_and_documents_its_errors():
+    document = create_app(Settings(database=_UNUSED)).openapi()
+    operations = [(method, path, op) for path, item in document["paths"].items() for method, op in item.items()]
+    assert len(operations) >= 17
+    for method, path, op in operations:
+        assert op.get("description"), f"{method.upper()} {path} has no docstring"
+        errors = {status for status in op["responses"] if status.startswith(("4", "5"))}
+        if path == "/health":  # the process is up or there is no answer at all
+            continue
+        assert errors, f"{method.upper()} {path} documents no error response"
+        for status in errors:
+            schema = op["responses"][status]["content"]["application/json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (method, path, status)
+        if path.startswith("/v1/") and path != "/v1/sessions":
+            assert "401" in errors and op.get("security"), f"{method.upper()} {path} does not say it needs a key"
+
+
+def test_the_docs_page_is_served(client):
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "swagger-ui" in page.text
