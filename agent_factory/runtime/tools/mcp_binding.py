@@ -25,6 +25,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from .model import ToolError, ToolSpec
+from .schema import validate_args
 
 if TYPE_CHECKING:
     from agent_factory.compiler.ir import ToolRef
@@ -83,8 +84,15 @@ class McpPool:
         self._lock: asyncio.Lock | None = None
 
     async def call(self, server: str, tool: str, args: dict[str, Any], timeout_s: float) -> Any:
-        """Call `tool` on `server`; the content of its result, or `ToolError`."""
+        """Call `tool` on `server` with `args` checked against the schema the server declares for
+        it (types, required, ranges; values coerced as for any tool); the content of its result,
+        or `ToolError`."""
         connection = await self._connection(server)
+        schema = await connection.schema(tool)
+        if schema is not None:
+            problems, args = validate_args(schema, args)
+            if problems:
+                raise ToolError(f"invalid arguments for MCP tool '{server}/{tool}': " + "; ".join(problems))
         return await connection.call(tool, args, timeout_s)
 
     async def list_tools(self, server: str) -> list[dict[str, Any]]:
@@ -126,6 +134,7 @@ class _Connection:
         self._stopping = asyncio.Event()
         self._stderr = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
         self._task: asyncio.Task[None] | None = None
+        self._schemas: asyncio.Future[dict[str, dict[str, Any]]] | None = None
         self._session: _Session | None = None
 
     @property
@@ -177,6 +186,20 @@ class _Connection:
     async def list_tools(self) -> list[dict[str, Any]]:
         assert self._session is not None
         return await self._session.list_tools()
+
+    async def schema(self, tool: str) -> dict[str, Any] | None:
+        """The argument schema the server declares for `tool` (listed once per connection), or
+        None when the server does not list it (the call then says what the server thinks)."""
+        if self._schemas is None:
+            self._schemas = asyncio.ensure_future(self._list_schemas())
+        return (await asyncio.shield(self._schemas)).get(tool)
+
+    async def _list_schemas(self) -> dict[str, dict[str, Any]]:
+        try:
+            return {entry["name"]: entry["parameters"] for entry in await self.list_tools()}
+        except Exception as exc:  # a server that cannot list its tools can still be called
+            logger.warning("MCP server %s did not list its tools: %s", self.name, describe(exc))
+            return {}
 
     async def stop(self) -> None:
         """Ask the holder task to close the session (which ends the server); cancel it if stuck."""

@@ -120,6 +120,16 @@ def test_allow_mcp_must_name_configured_servers():
         caught.value)
 
 
+async def test_arguments_are_checked_against_the_schema_the_server_declares(runner):
+    async with runner:
+        text = await runner.call("adder", {"a": "013", "b": 1})
+        missing = await runner.call("adder", {"a": 1})
+        coerced = await runner.call("adder", {"a": 2.0, "b": 3})
+    assert text.error == "invalid arguments for MCP tool 'demo/add': argument 'a' must be an integer, got string"
+    assert missing.error == "invalid arguments for MCP tool 'demo/add': missing required argument 'b'"
+    assert coerced.content == {"result": 5}
+
+
 async def test_tool_errors_become_failed_results(runner):
     async with runner:
         refused = await runner.call("refuse", {"reason": "quota exceeded"})
