@@ -36,7 +36,12 @@ def workspace_root(ctx: ToolContext) -> Path:
     configured = ctx.config.workspace
     if configured is None:
         raise ToolError("no workspace folder is configured; set [tools] workspace in agent-factory.toml")
-    root = Path(configured).expanduser().resolve()
+    try:
+        root = Path(configured).expanduser().resolve()
+    except RuntimeError:  # how Python 3.12 reports a symlink loop
+        raise ToolError(f"the workspace folder {str(configured)!r} is a symlink loop") from None
+    except OSError as exc:
+        raise ToolError(f"the workspace folder {str(configured)!r} cannot be used: {exc.strerror}") from None
     if not root.is_dir():
         raise ToolError(f"the workspace folder {str(root)!r} does not exist")
     return root

@@ -154,6 +154,13 @@ async def test_file_tools_refuse_without_a_workspace():
     assert result.error == "no workspace folder is configured; set [tools] workspace in agent-factory.toml"
 
 
+async def test_a_workspace_that_is_a_symlink_loop_is_reported(tmp_path):
+    os.symlink(tmp_path / "b", tmp_path / "a")
+    os.symlink(tmp_path / "a", tmp_path / "b")
+    result = await call(ctx_in(tmp_path / "a"), "list_directory")
+    assert result.error == f"the workspace folder {str(tmp_path / 'a')!r} is a symlink loop"
+
+
 async def test_a_missing_workspace_folder_is_reported(tmp_path):
     result = await call(ctx_in(tmp_path / "nowhere"), "read_file", path="a.txt")
     assert result.error == f"the workspace folder {str(tmp_path / 'nowhere')!r} does not exist"
