@@ -263,3 +263,34 @@ def test_an_overrunning_provider_stops_the_run_and_the_cli_exits_1(tmp_path, stu
     [attempt] = data["ledger"]
     assert (attempt["outcome"], attempt["overrun"], attempt["cost"]) == ("ok", True, "18.00000")
     assert len(stub.requests) == 1  # the next step never ran
+
+
+TEAM = """
+# Team: Desk
+
+## Purpose
+Sends every question to the helper.
+
+## Members
+- helper: helper.md — routes: tea
+
+## Routing
+- strategy: keyword
+- default: helper
+
+## Model
+- max_cost_per_run: $0.02
+"""
+
+
+def test_a_team_member_is_capped_by_the_teams_budget(tmp_path, stub, config):
+    # the helper's own limit is $0.05; under a $0.02 team its second $0.018 call cannot be afforded
+    spec = _write(tmp_path, desk=TEAM, helper=HELPER)
+    result = run_spec(spec, "tea please", config=config)
+    assert result.error == (
+        "step 'helper/polish': call refused, worst case $0.018000 on 'fast' + $0.018000 already spent "
+        "would exceed max_cost_per_run $0.020000"
+    )
+    assert [(a.step, a.outcome, a.cost) for a in result.ledger] == [
+        ("helper/draft", "ok", Decimal("0.018")), ("helper/polish", "refused", Decimal(0))
+    ]
