@@ -32,7 +32,7 @@ from .checkpoints import open_checkpointer
 from .config import RuntimeConfig
 from .errors import AgentRuntimeError, ConfigError
 from .factory import RunFactory
-from .graph import shared_graph, with_run
+from .graph import fresh_run, shared_graph, with_run
 from .inputs import InputError, normalise_inputs, typed_inputs
 from .nodes import Runtime, StepFailed
 from .result import GuardResult, RunResult
@@ -121,7 +121,7 @@ async def _execute(rt: Runtime, values: dict[str, Any], thread: str | None, db: 
         if thread:
             run_config["configurable"] = {"thread_id": thread}
         try:
-            payload = await _payload(graph, run_config, values, thread)
+            payload = await _payload(graph, run_config, values, thread, rt)
             if payload is _NOTHING:  # a finished thread and no inputs: show where it stands, run nothing
                 return dict((await graph.aget_state(run_config)).values)
         except (ValueError, ConfigError) as exc:  # nothing to resume, or a damaged checkpoint database
@@ -141,11 +141,12 @@ async def _execute(rt: Runtime, values: dict[str, Any], thread: str | None, db: 
 _NOTHING = object()
 
 
-async def _payload(graph: Any, run_config: dict[str, Any], values: dict[str, Any], thread: str | None) -> Any:
-    """What to invoke with: the inputs (a new run: its first node resets the bookkeeping), or
-    None to resume a thread."""
+async def _payload(graph: Any, run_config: dict[str, Any], values: dict[str, Any], thread: str | None,
+                   rt: Runtime) -> Any:
+    """What to invoke with: a fresh run of the inputs (`graph.fresh_run`), or None to resume a
+    thread."""
     if values or not thread:
-        return values
+        return fresh_run(rt.plan, rt.spec, values)
     snapshot = await graph.aget_state(run_config)
     if not snapshot.values and not snapshot.next:
         thread_id = run_config["configurable"]["thread_id"]
@@ -212,7 +213,8 @@ async def run_nested(rt: Runtime, node: Any, state: dict[str, Any]) -> tuple[dic
                         prefix=f"{rt.prefix}{node.name}/", nested=rt.nested)
         graph = shared_graph(plan, spec, child)
         try:
-            final = await graph.ainvoke(values, with_run({"recursion_limit": RECURSION_LIMIT}, child),
+            final = await graph.ainvoke(fresh_run(plan, spec, values),
+                                        with_run({"recursion_limit": RECURSION_LIMIT}, child),
                                         output_keys=state_keys(plan, spec))
         finally:
             rt.guards.extend(child.guards)

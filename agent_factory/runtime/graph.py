@@ -2,9 +2,10 @@
 
 - every `PlanNode` becomes a node (its factory from `nodes.py`, wrapped with the bookkeeping:
   visit counts, `max_iterations`, steps done, progress events, staged outputs);
-- a first node, `__inputs__`, starts each run: it empties the run's bookkeeping channels (a
-  thread's next run counts its own visits, steps and tools), clears the outputs of the run
-  before, and adds the inputs to the conversation; the plan's `START` edges leave from it;
+- a run starts with `fresh_run(inputs)` as its input: besides the inputs it empties the run's
+  bookkeeping channels (a thread's next run counts its own visits, steps and tools), clears the
+  outputs of the run before, and adds the inputs to the conversation — written with the input,
+  so starting a run costs no superstep of its own;
 - a `PlanEdge` with one source is `add_edge(a, b)`; with several it is a join,
   `add_edge([a, b], c)`: `c` runs once all of them have finished; `START → a, b, c` is three edges,
   so `a`, `b`, `c` run in the same superstep, concurrently;
@@ -47,7 +48,6 @@ from .prompts import inputs_prompt
 from .state import (BOOKKEEPING, GUARDS, MESSAGES, RESET, STAGED, STEPS, VISITS, conversation, field_names,
                     input_schema, output_model, output_schema, state_schema)
 
-INPUTS = "__inputs__"
 RUN_KEY = "__agent_factory_run__"
 """The config key holding the run's `Runtime` (`__`-prefixed: LangGraph keeps such keys out of
 checkpoint metadata)."""
@@ -73,8 +73,6 @@ def build_graph(plan: GraphPlan, spec: Spec, runtime: Runtime) -> StateGraph:
     ids = node_ids(plan, spec)
     graph = StateGraph(state_schema(plan, spec), input_schema=input_schema(plan, spec),
                        output_schema=output_schema(plan, spec))
-    graph.add_node(INPUTS, _InputsNode(plan, conversation(plan, spec)))
-    graph.add_edge(START, INPUTS)
     with using(runtime):
         for node in plan.nodes:
             graph.add_node(ids[node.name], _StepNode(node, make_node(node, CURRENT), plan))  # type: ignore[arg-type]
@@ -168,7 +166,8 @@ class AgentGraph(CompiledStateGraph):
                 yield chunk
             return
         if input is not None and _is_input(input):
-            input = graph_input(input, self.factory.plan, self.factory.spec)
+            plan, spec = self.factory.plan, self.factory.spec
+            input = fresh_run(plan, spec, graph_input(input, plan, spec))
         async with self.factory.open() as runtime:
             async for chunk in super().astream(input, with_run(config, runtime), **kwargs):
                 yield chunk
@@ -246,7 +245,7 @@ def io_models(plan: GraphPlan, spec: Spec) -> tuple[type[BaseModel], type[BaseMo
 
 def _endpoint(name: str, ids: dict[str, str]) -> str:
     if name == PLAN_START:
-        return INPUTS
+        return START
     if name == PLAN_END:
         return END
     return ids[name]
@@ -278,26 +277,18 @@ def visible(state: dict[str, Any]) -> dict[str, Any]:
     return {**state, **staged} if staged else state
 
 
-class _InputsNode:
-    """The first node of every run (see the module doc)."""
+def fresh_run(plan: GraphPlan, spec: Spec, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The input that starts a run (see the module doc): `inputs` (checked and typed), the
+    bookkeeping emptied, the last run's outputs cleared, the question added to the conversation."""
+    from langchain_core.messages import HumanMessage
 
-    __slots__ = ("plan", "chat", "__name__")
-
-    def __init__(self, plan: GraphPlan, chat: bool) -> None:
-        self.plan, self.chat = plan, chat
-        self.__name__ = INPUTS
-
-    async def __call__(self, state: dict[str, Any]) -> dict[str, Any]:
-        from langchain_core.messages import HumanMessage
-
-        update: dict[str, Any] = {name: RESET for name in BOOKKEEPING}
-        update[GUARDS] = []
-        update.update({name: None for name in self.plan.outputs if state.get(name) is not None})
-        asked = inputs_prompt(state, self.plan.inputs) if self.chat else ""
-        said = (state.get(MESSAGES) or [None])[-1] if self.chat else None
-        if asked and getattr(said, "content", None) != asked:  # a chat view may have sent it already
-            update[MESSAGES] = [HumanMessage(content=asked)]
-        return update
+    start: dict[str, Any] = {name: RESET for name in BOOKKEEPING}
+    start[GUARDS] = []
+    start.update({name: None for name in plan.outputs if name not in inputs})
+    asked = inputs_prompt(inputs, plan.inputs) if conversation(plan, spec) else ""
+    if asked:
+        start[MESSAGES] = [HumanMessage(content=asked)]
+    return {**start, **inputs}
 
 
 class _StepNode:
@@ -362,5 +353,5 @@ def shared_graph(plan: GraphPlan, spec: Spec, runtime: Runtime, checkpointer: An
     return graph
 
 
-__all__ = ["CURRENT", "GUARD", "INPUTS", "AgentGraph", "LoopLimitExceeded", "NoRun", "agent_graph", "build_graph",
-           "compile_graph", "io_models", "node_ids", "run_of", "shared_graph", "using", "visible", "with_run"]
+__all__ = ["CURRENT", "GUARD", "AgentGraph", "LoopLimitExceeded", "NoRun", "agent_graph", "build_graph",
+           "compile_graph", "fresh_run", "io_models", "node_ids", "run_of", "shared_graph", "using", "visible", "with_run"]

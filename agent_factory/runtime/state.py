@@ -117,10 +117,13 @@ def state_schema(plan: GraphPlan, spec: Spec) -> type:
 
 
 def input_schema(plan: GraphPlan, spec: Spec) -> type:
-    """What a caller may send: the declared inputs, and `messages` (a chat view sends those)."""
+    """What a run starts with: the declared inputs, `messages` (a chat view sends those), and the
+    channels a new run empties (`graph.fresh_run`). What callers are told they may send is the
+    typed model `graph.io_models` builds; inputs are checked against it before a run starts."""
     channels = _channels(plan, spec)
     chat = (MESSAGES,) if conversation(plan, spec) else ()
-    return _typed_dict(f"{_ident(plan.spec_name)}Input", {k: channels[k] for k in (*plan.inputs, *chat)})
+    names = dict.fromkeys((*plan.inputs, *chat, *plan.outputs, *BOOKKEEPING))
+    return _typed_dict(f"{_ident(plan.spec_name)}Input", {k: channels[k] for k in names})
 
 
 def output_schema(plan: GraphPlan, spec: Spec) -> type:
