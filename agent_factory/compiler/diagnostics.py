@@ -101,6 +101,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "E215": (Severity.ERROR, "nested file is not an agent or team spec"),
     "E216": (Severity.ERROR, "team member requires an input the team does not pass"),
     "W217": (Severity.WARNING, "keyword routes to more than one member"),
+    "W218": (Severity.WARNING, "tool named by its LangChain class"),
     # types
     "E300": (Severity.ERROR, "unknown field"),
     "E301": (Severity.ERROR, "operator does not apply to these types"),

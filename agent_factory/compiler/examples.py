@@ -20,7 +20,9 @@ _LABEL = re.compile(r"^(?:[-*+]\s+)?\*\*(Input|Expect|Expected)s?:?\*\*:?\s*", r
 _BOLD_EXAMPLE = re.compile(r"^\*\*(Example\b[^*]*?):?\*\*:?\s*$", re.IGNORECASE)
 _FIELD = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*):\s+(.*)$")
 _SHORTHAND = re.compile(r"^(not\s+)?contains\s+(\".*\"|'.*')\s*$")
-_GROUPS = {"clearly correct": "pass", "clearly wrong": "reject", "correct": "pass", "wrong": "reject"}
+_GROUPS = {"clearly correct": "pass", "clearly wrong": "reject", "correct": "pass", "wrong": "reject", "edge cases": "pass"}
+# the original project's `### Edge Case: Title` (or `### Edge Case 2 - Title`): an unusual input the agent must handle
+_EDGE_CASE = re.compile(r"^edge[\s-]*case\s*\d*\s*[:\-–—]?\s*(.*)$", re.IGNORECASE)
 
 
 class ExampleBuilder:
@@ -44,8 +46,13 @@ class ExampleBuilder:
     def subsection(self, sub: RawSubsection) -> list[ir.Example]:
         title = sub.heading.title.strip()
         group = _GROUPS.get(title.lower())
-        if group:
+        edge = _EDGE_CASE.match(title)
+        bold = any(_BOLD_EXAMPLE.match(self.line_of(e)[0]) for e in sub.elements if not _is_fence(e))
+        if group and (bold or not edge):
             return [e for e in (self.example(t, s, group, body) for t, s, body in self.split(sub)) if e]
+        if edge:
+            example = self.example(edge.group(1) or title, self.t.heading_span(sub.heading), "pass", sub.elements)
+            return [example] if example else []
         parsed = parse_line("example_head", title, Origin.at(self.t.file, sub.heading.line, sub.heading.column), "E082",
                             "example heading")
         mark = first(parsed.tree, "EXAMPLE_MARK") if parsed.tree is not None else None
@@ -141,6 +148,10 @@ class ExampleBuilder:
         if shorthand.group(1):
             node = ir.Unary(span=where, op="not", operand=node)
         return ir.Expression(span=where, source=rest, tree=node)
+
+
+def _is_fence(element: Element) -> bool:
+    return isinstance(element, Token) and element.type == "FENCE"
 
 
 def unquote(value: str) -> str:

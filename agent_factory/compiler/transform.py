@@ -21,6 +21,7 @@ from .expr import parse_expression
 from .lines import LineParse, first, parse_line, tokens
 from .literals import LiteralError, duration_seconds, money, number
 from .span import Origin, Span
+from .tool_aliases import builtin_for
 
 # canonical section key for each accepted H2 title (lower-cased, spaces folded)
 SECTION_KEYS = {
@@ -350,9 +351,21 @@ class Transformer:
         if binding_token and binding is None:
             return None  # the binding's syntax error is reported; an unbound tool would only add noise
         return ir.ToolRef(
-            span=parsed.span(name), name=snake_case(name.value.strip("*")), description=text.value.strip() if text else "",
+            span=parsed.span(name), name=self.tool_name(name, parsed), description=text.value.strip() if text else "",
             optional=optional_group or bool(tokens(parsed.tree, "OPTIONAL_MARK")), binding=binding,
         )
+
+    def tool_name(self, token: Token, parsed: LineParse) -> str:
+        """The tool's name in snake_case; a LangChain class name of the original project is the
+        built-in it stands for (W218 says what to write)."""
+        written = token.value.strip("*").strip()
+        name = snake_case(written)
+        builtin = builtin_for(name)
+        if builtin is None:
+            return name
+        self.diags.add("W218", f"`{written}` is a LangChain tool class of the original project; it is the built-in "
+                               f"tool `{builtin}` here", parsed.span(token), hint=f"write `{builtin}`")
+        return builtin
 
     def binding(self, token: Token, parsed: LineParse) -> ir.ToolBinding | None:
         inner = token.value.strip()[1:-1]
