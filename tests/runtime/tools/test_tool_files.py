@@ -193,6 +193,7 @@ _SWAPPER = """
 import os, sys
 workspace, outside = sys.argv[1], sys.argv[2]
 real, link, aside = (os.path.join(workspace, name) for name in ("d", "d-link", "d-real"))
+print("swapping", flush=True)
 while True:
     try:
         os.symlink(outside, link)
@@ -223,7 +224,9 @@ async def test_a_folder_swapped_for_a_symlink_during_the_walk_never_leads_outsid
     (workspace / "d").mkdir()
     (workspace / "d" / "f.txt").write_text("inside")
     # another process swaps `d` for a symlink to `outside` and back, truly in parallel
-    swapper = subprocess.Popen([sys.executable, "-c", _SWAPPER, str(workspace), str(outside)])
+    swapper = subprocess.Popen([sys.executable, "-c", _SWAPPER, str(workspace), str(outside)],
+                               stdout=subprocess.PIPE, text=True)
+    assert swapper.stdout.readline() == "swapping\n"  # the race starts before the reads do
     leaked_reads = reads = 0
     try:
         for i in range(3000):  # the direct functions: the tool adds only a thread hop per call
@@ -236,7 +239,7 @@ async def test_a_folder_swapped_for_a_symlink_during_the_walk_never_leads_outsid
                 pass
     finally:
         swapper.kill()
-        swapper.wait()
+        swapper.communicate()
     assert leaked_reads == 0
     assert sorted(p.name for p in outside.iterdir()) == ["f.txt"]  # no write landed outside
     assert reads > 0  # some reads went through while the folder was real
