@@ -172,6 +172,14 @@ def test_a_team_routes_to_a_member_carried_in_the_compiled_output(server):
     assert _statuses(final) == {"CON-001": "passed", "CON-004": "passed"}
 
 
+def test_a_members_steps_stream_as_a_subgraph(server):
+    client, _ = server
+    namespaces = {part.event for part in client.runs.stream(None, "support_desk", stream_mode="updates",
+                                                          input={"query": "Please refund my invoice"},
+                                                          stream_subgraphs=True)}
+    assert {event.split(":")[0] for event in namespaces if "|" in event} == {"updates|billing"}
+
+
 def test_a_bad_input_is_refused_naming_the_field(server):
     client, _ = server
     final, errors = _stream(client, None, "market_research", {"qurey": "What are the trends?"})
