@@ -6,7 +6,7 @@ whose one route runs the same single-row SELECT on a default asyncpg pool (as th
 without a transaction) and returns the row as JSON. Each runs alone under uvicorn on 127.0.0.1 in its own
 process; the same client (httpx, concurrency 10) measures both, one after the other.
 
-    python bench/bench_api.py [--requests 2000] [--concurrency 10] [--rounds 5]
+    python bench/bench_api.py [--quick] [--requests 2000] [--concurrency 10] [--rounds 5]
 
 Uses DATABASE_URL, else PostgreSQL on 127.0.0.1:5432 (database `test`, a bench database is made
 from it), else the embedded server in a temporary folder. Prints p50/p95 of each and the ratio
@@ -184,11 +184,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=5, help="bare then whole, this many times; the median ratio counts")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 2 rounds of 500 requests")
     parser.add_argument("--child", choices=["bare", "whole"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return serve_child(args.child, args.port)
+    if args.quick:
+        args.rounds, args.requests = 2, 500
     with ExitStack() as stack:
         urls = stack.enter_context(database())
         key, agent_id = setup(urls)
@@ -219,8 +222,10 @@ def report(rounds: list[dict[str, tuple[float, float, float]]], args) -> None:
     between rounds; within a round both servers see about the same)."""
     import os as _os
 
-    print(f"GET one agent: {args.requests} requests at concurrency {args.concurrency}, {len(rounds)} rounds, "
-          f"load average {_os.getloadavg()[0]:.1f}")
+    import platform
+
+    print(f"Python {platform.python_version()}, {_os.cpu_count()} CPUs, load average {_os.getloadavg()[0]:.1f}")
+    print(f"GET one agent: {args.requests} requests at concurrency {args.concurrency}, {len(rounds)} rounds")
     print(f"{'round':>5}{'bare p50':>10}{'p95':>8}{'cpu':>7}{'whole p50':>11}{'p95':>8}{'cpu':>7}{'ratio p50':>11}{'p95':>7}{'cpu':>7}")
     for n, r in enumerate(rounds, 1):
         b, w = r["bare"], r["whole"]
