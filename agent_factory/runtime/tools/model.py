@@ -79,7 +79,7 @@ class ToolSpec(BaseModel):
     def accepts(self, argument: str) -> bool:
         """Whether a call may pass `argument`: it is declared, or the schema is open (`mcp:`
         tools, extra `http:` fields), so argument guards apply to it either way."""
-        return argument in self.parameters.get("properties", {}) or self.parameters.get("additionalProperties", True)
+        return argument in self.parameters.get("properties", {}) or bool(self.parameters.get("additionalProperties", True))
 
     def function_schema(self) -> dict[str, Any]:
         """The OpenAI/LiteLLM function-calling description of this tool."""
