@@ -41,6 +41,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "W013": (Severity.WARNING, "section does not apply to this kind of document"),
     "W014": (Severity.WARNING, "section is empty"),
     "W015": (Severity.WARNING, "line not understood in this section"),
+    "W016": (Severity.WARNING, "indented bullet"),
     # fields and types
     "E020": (Severity.ERROR, "malformed field"),
     "E021": (Severity.ERROR, "field declared twice"),

@@ -98,6 +98,8 @@ def _line(state: _State, index: int) -> int:
     if fence:
         state.in_item = False
         return _fence(state, index, fence.group(1))
+    if _INDENTED.match(line) and _BULLET.match(line.lstrip()):
+        return _indented_bullet(state, index)
     if state.in_item and _INDENTED.match(line):
         state.tokens.append(_token("CONT", line, number))
         return index + 1
@@ -114,6 +116,26 @@ def _line(state: _State, index: int) -> int:
         return index + 1
     state.in_item = False
     state.tokens.append(_token("TEXT", line, number))
+    return index + 1
+
+
+def _indented_bullet(state: _State, index: int) -> int:
+    """A bullet indented by a tab or two or more spaces (W016). The language has no nested
+    lists: after an item it continues that item, as any indented line does; elsewhere it is
+    not a bullet at all, and is left out."""
+    line = state.lines[index]
+    indent = len(line) - len(line.lstrip())
+    shown = "a tab" if "\t" in line[:indent] else f"{indent} spaces"
+    where = Span.point(state.path, index + 1, indent + 1, len(line.strip()))
+    if state.in_item:
+        state.diagnostics.add("W016", f"this bullet is indented by {shown}, so it continues the item above: "
+                                      "the spec language has no nested lists", where,
+                              hint="start it at the left margin to make it an item of its own, or drop the `-` "
+                                   "if it continues the line above")
+        state.tokens.append(_token("CONT", line, index + 1))
+    else:
+        state.diagnostics.add("W016", f"this bullet is indented by {shown}, so it is not read as a bullet and is "
+                                      "ignored", where, hint="start the bullet at the left margin")
     return index + 1
 
 
