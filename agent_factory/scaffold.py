@@ -55,7 +55,7 @@ _TEAM = """\
 Describe which requests {name} handles and how they are split between its members.
 
 ## Members
-- general: general.md — routes: help, question
+- general: {member} — routes: help, question
 
 ## Routing
 - strategy: keyword
@@ -91,9 +91,9 @@ def main() -> None: ...
 """
 
 
-def scaffold(name: str, kind: str) -> str:
-    """The text of a new spec of `kind` called `name`."""
+def scaffold(name: str, kind: str, member: str = "general.md") -> str:
+    """The text of a new spec of `kind` called `name` (a team's first member is `member`)."""
     slug = "-".join(part for part in "".join(c if c.isalnum() else " " for c in name.lower()).split())
     prefix = "".join(word[0] for word in name.split() if word[:1].isalnum()).upper()[:4] or "REQ"
     template = {"agent": _AGENT, "team": _TEAM, "component": _COMPONENT}[kind]
-    return template.format(name=name.strip(), slug=slug or "spec", prefix=prefix)
+    return template.format(name=name.strip(), slug=slug or "spec", prefix=prefix, member=member)

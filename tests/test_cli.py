@@ -41,6 +41,17 @@ def test_new_scaffolds_specs_that_check_clean(tmp_path, monkeypatch):
     assert again.output == "error: market_research.md already exists; choose another name or --output\n"
 
 
+def test_new_names_files_in_ascii_and_gives_a_team_its_own_member(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "general.md").write_text("# Component: Someone else's\n", encoding="utf-8")
+    assert run("new", "Ünïcode Name!").output == "wrote unicode_name.md; check it with: agent-factory check unicode_name.md\n"
+    team = run("new", "Help Desk", "--kind", "team")
+    assert team.output.splitlines() == ["wrote help_desk.md; check it with: agent-factory check help_desk.md",
+                                        "wrote help_desk_general.md (the team's first member)"]
+    assert "- general: help_desk_general.md — routes: help, question" in (tmp_path / "help_desk.md").read_text()
+    assert run("check", "help_desk.md").exit_code == 0
+
+
 def test_json_format_lists_every_field(tmp_path):
     spec = tmp_path / "x.md"
     spec.write_text("# Agent: X\n\n## Purpose\nTest.\n\n## Outputs\n- answer: strng\n", encoding="utf-8")

@@ -146,7 +146,8 @@ def test(specs: tuple[str, ...], cassettes: str | None, config: str | None) -> N
     run is refused by an invariant, or succeeds with its Expect (which describes the rejection)
     holding. One line per example (PASS, FAIL, or SKIP for transcript examples, which have no
     Expect yet); a spec that does not check is one FAIL line; constitutions and components in a
-    folder are passed over. The summary goes to stderr; exit 1 when anything failed."""
+    folder are passed over. The summary goes to stderr; exit 1 when anything failed or when
+    every example was skipped (nothing was tested)."""
     from agent_factory.compiler import spec_files
 
     from agent_factory.runtime.executor import NoGraph, SpecError, load_spec
@@ -176,7 +177,10 @@ def test(specs: tuple[str, ...], cassettes: str | None, config: str | None) -> N
             click.echo(f"{status} {path}:{example.span.line} {mark} {example.title} — {detail}")
     tail = f", {skipped} skipped" if skipped else ""
     click.echo(f"{total - failures - skipped} passed, {failures} failed{tail}", err=True)
-    if failures:
+    if total and skipped == total:
+        # nothing was verified: a CI job must not pass on examples that never ran
+        click.echo("error: every example was skipped, so nothing was tested", err=True)
+    if failures or (total and skipped == total):
         sys.exit(Exit.ERRORS)
 
 

@@ -89,16 +89,16 @@ def test_brainfart_runs_the_shipped_spec_offline():
     assert "  verdict: KILL" in result.stdout.splitlines()
 
 
-def test_cli_test_reports_transcript_examples_as_skipped_not_passed(tmp_path):
+def test_cli_test_reports_transcript_examples_as_skipped_and_fails_when_nothing_ran(tmp_path):
     spec = tmp_path / "chat.md"
     spec.write_text(
         "# Agent: Chat\n\n## Purpose\nChats.\n\n## Examples\n### ✅ Greets\n```\nUser: hi\nAgent: hello\n```\n",
         encoding="utf-8")
     result = _invoke(cli_test, str(spec))
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # nothing was tested
     assert result.stdout.splitlines() == [
         f"SKIP {spec}:7 ✅ Greets — not run: transcript examples have no Expect to check yet"]
-    assert result.stderr == "0 passed, 0 failed, 1 skipped\n"
+    assert result.stderr == "0 passed, 0 failed, 1 skipped\nerror: every example was skipped, so nothing was tested\n"
 
 
 def test_inputs_are_checked_against_their_declared_types(tmp_path):
