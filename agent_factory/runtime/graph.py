@@ -43,11 +43,12 @@ from .errors import AgentRuntimeError
 from .evaluate import expression, truthy
 from .factory import RunFactory
 from .inputs import graph_input
-from .nodes import GUARD, Node, Runtime, StepFailed, make_node
+from .nodes import GUARD, Node, Runtime, StepFailed, make_node, refuse
 from .prompts import inputs_prompt
-from .state import (BOOKKEEPING, GUARDS, MESSAGES, RESET, STAGED, STEPS, VISITS, conversation, field_names,
-                    input_schema, output_model, output_schema, state_schema)
+from .state import (BOOKKEEPING, GUARDS, MESSAGES, REFUSED, RESET, STAGED, STEPS, VISITS, conversation,
+                    field_names, input_schema, output_model, output_schema, state_schema)
 
+REFUSE = "__refuse__"
 RUN_KEY = "__agent_factory_run__"
 """The config key holding the run's `Runtime` (`__`-prefixed: LangGraph keeps such keys out of
 checkpoint metadata)."""
@@ -76,8 +77,12 @@ def build_graph(plan: GraphPlan, spec: Spec, runtime: Runtime) -> StateGraph:
     with using(runtime):
         for node in plan.nodes:
             graph.add_node(ids[node.name], _StepNode(node, make_node(node, CURRENT), plan))  # type: ignore[arg-type]
+    graph.add_node(REFUSE, refuse)
     for edge in plan.edges:
         sources = [_endpoint(s, ids) for s in edge.sources]
+        if edge.sources == (GUARD,) and edge.target == PLAN_END:  # a refused run ends in REFUSE instead
+            graph.add_conditional_edges(ids[GUARD], _after_guard, {REFUSE: REFUSE, END: END})
+            continue
         graph.add_edge(sources[0] if len(sources) == 1 else sources, _endpoint(edge.target, ids))
     for branch in plan.branches:
         targets = {route.target: _endpoint(route.target, ids) for route in branch.routes}
@@ -260,7 +265,7 @@ class _Chooser:
         self.branch = branch
         self.__name__ = f"{branch.source}·branch"
 
-    def __call__(self, state: dict[str, Any], config: RunnableConfig) -> str:
+    async def __call__(self, state: dict[str, Any], config: RunnableConfig) -> str:  # async: no thread hop
         branch, rt = self.branch, _run_in(config)
         scope = rt.scope(visible(state))
         for route in branch.routes:
@@ -269,6 +274,10 @@ class _Chooser:
                 return route.target
         raise StepFailed(f"step '{branch.source}' ({rt.where(branch.routes[0].line)}): no condition of its "
                          "outgoing edges holds and none is `otherwise`")
+
+
+async def _after_guard(state: dict[str, Any]) -> str:
+    return REFUSE if state.get(REFUSED) else END
 
 
 def visible(state: dict[str, Any]) -> dict[str, Any]:
@@ -284,6 +293,7 @@ def fresh_run(plan: GraphPlan, spec: Spec, inputs: dict[str, Any]) -> dict[str, 
 
     start: dict[str, Any] = {name: RESET for name in BOOKKEEPING}
     start[GUARDS] = []
+    start[REFUSED] = None
     start.update({name: None for name in plan.outputs if name not in inputs})
     asked = inputs_prompt(inputs, plan.inputs) if conversation(plan, spec) else ""
     if asked:

@@ -34,8 +34,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Awaitable, Callable
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,7 +51,8 @@ from .evaluate import EvaluationError, evaluate, expression, paths
 from .prompts import fill, inputs_prompt, optional_fields, repair_message, system_prompt
 from .result import GuardResult
 from .router import Router
-from .state import GUARDS, MESSAGES, ROUTE, STEPS, TOOLS, conversation, field_names, output_model, response_format
+from .state import (GUARDS, MESSAGES, REFUSED, RESET, ROUTE, STAGED, STEPS, TOOLS, conversation, field_names,
+                    output_model, response_format)
 from .tools import ToolCall, ToolResult, ToolRunner
 from .tools.tape import read_recorded, write_recorded
 
@@ -244,7 +244,9 @@ def _check_one(inv: dict[str, Any], scope: dict[str, Any]) -> GuardResult:
 
 def guard_node(node: PlanNode, rt: Runtime) -> Node:
     """Check every guarded invariant (except those that guard tool arguments) on the final state;
-    when the MUSTs hold, publish the declared outputs and the answer to the conversation."""
+    when the MUSTs hold, publish the declared outputs and the answer to the conversation. When
+    one does not, drop the staged outputs and mark the run refused: the next node fails it, so
+    the refused values are not even in the thread's checkpoint."""
     before_tools = {inv["id"] for invs in rt.tool_invariants.values() for inv in invs}
     invariants = [inv for inv in node.options.get("invariants", []) if inv["id"] not in before_tools]
     outputs, chat = rt.plan.outputs, conversation(rt.plan, rt.spec)
@@ -253,6 +255,8 @@ def guard_node(node: PlanNode, rt: Runtime) -> Node:
         start = len(rt.guards)
         try:
             check_invariants(rt, invariants, rt.scope(state))
+        except GuardViolation as refused:
+            return {STAGED: RESET, REFUSED: refused.guard.as_json(), GUARDS: [g.as_json() for g in rt.guards[start:]]}
         finally:
             rt.emit(event="guards", results=[g.as_json() for g in rt.guards[start:]])
         published = {name: state.get(name) for name in outputs}
@@ -260,6 +264,11 @@ def guard_node(node: PlanNode, rt: Runtime) -> Node:
         return {**published, GUARDS: [g.as_json() for g in rt.guards[start:]], **said}
 
     return guard
+
+
+async def refuse(state: dict[str, Any]) -> dict[str, Any]:
+    """The node after a guard that refused the run: fails it with the violated invariant."""
+    raise GuardViolation(GuardResult(**state[REFUSED]))
 
 
 def answer_message(outputs: dict[str, Any]) -> Any:

@@ -35,6 +35,7 @@ STEPS = "__steps__"
 TOOLS = "__tools__"
 GUARDS = "__guards__"
 STAGED = "__staged__"
+REFUSED = "__refused__"
 MESSAGES = "messages"
 ROUTE = "route"
 RESET = "__reset__"
@@ -77,7 +78,7 @@ def field_names(plan: GraphPlan, spec: Spec) -> list[str]:
     return sorted(names)
 
 
-BOOKKEEPING = (VISITS, STEPS, TOOLS, GUARDS, STAGED)
+BOOKKEEPING = (VISITS, STEPS, TOOLS, GUARDS, STAGED, REFUSED)
 """The channels that belong to one run: emptied when a run starts on a thread."""
 
 
@@ -97,6 +98,7 @@ def _channels(plan: GraphPlan, spec: Spec) -> dict[str, Any]:
     fields[TOOLS] = Annotated[list, _append]
     fields[GUARDS] = Annotated[list, _last]
     fields[STAGED] = Annotated[dict, _merge]
+    fields[REFUSED] = Annotated[Any, _last]
     if conversation(plan, spec):
         fields[MESSAGES] = Annotated[list, add_messages]
     return fields

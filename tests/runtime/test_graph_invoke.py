@@ -143,7 +143,12 @@ def test_outputs_that_fail_a_guard_never_leave_the_graph(stubs, config_file):
             chunks.append(chunk)
     assert str(failed.value) == "invariant INV-001 violated (specs/market_research.md:29): Cite sources"
     assert chunks and not any("AI agents" in repr(chunk) for chunk in chunks)
-    assert graph.get_state(thread).values.get("answer") is None
+    state = graph.get_state(thread)
+    assert (state.values["__staged__"], state.values.get("answer")) == ({}, None)
+    assert "AI agents" not in repr(state.values)  # the refused answer is not in the checkpoint either
+    with pytest.raises(GuardViolation) as again:  # resuming the refused run refuses it again
+        graph.invoke(None, thread)
+    assert str(again.value) == str(failed.value)
 
 
 def test_config_and_prices_are_loaded_when_the_graph_is_built(config_file):
