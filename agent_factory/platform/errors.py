@@ -110,7 +110,10 @@ def as_platform_error(exc: Exception) -> PlatformError:
     if isinstance(exc, PlatformError):
         return exc
     if isinstance(exc, RequestValidationError):
-        return InvalidRequest([_validation_item(e) for e in exc.errors()])
+        return InvalidRequest([validation_item(e) for e in exc.errors()])
+    storage = _storage_error(exc)
+    if storage is not None:
+        return storage
     if isinstance(exc, HTTPException):
         error = PlatformError(exc.detail, headers=dict(exc.headers or {}))
         error.status, error.code = exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error")
@@ -121,10 +124,21 @@ def as_platform_error(exc: Exception) -> PlatformError:
     return error
 
 
+def _storage_error(exc: Exception) -> PlatformError | None:
+    """A safety net for what the schemas should have refused before the database saw it."""
+    import asyncpg
+
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        return Conflict("a resource with the same unique name exists")
+    if isinstance(exc, (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError)):
+        return InvalidRequest("text the database cannot store (a NUL character or invalid Unicode)")
+    return None
+
+
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request", 401: "unauthorized", 403: "forbidden"}
 
 
-def _validation_item(error: dict[str, Any]) -> dict[str, Any]:
+def validation_item(error: dict[str, Any]) -> dict[str, Any]:
     # pydantic's own entries carry the rejected input and a URL; keep the location and the message
     return {"loc": [str(part) for part in error.get("loc", ())], "message": error.get("msg", ""), "type": error.get("type", "")}
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
 
 def test_posting_a_clean_spec_creates_version_one_with_schemas_and_cost(client, two_teams, market_research):
     acme, _ = two_teams
@@ -121,3 +125,16 @@ def test_listing_pages_with_a_cursor_and_filters_by_name_kind_and_words(client, 
     bad = client.get("/v1/agents?cursor=nonsense", headers=acme.auth)
     assert bad.status_code == 422
     assert bad.json() == {"error": "invalid_request", "detail": "invalid cursor: pass the `next_cursor` of the previous page unchanged"}
+
+
+def test_concurrent_posts_of_one_name_store_one_agent_and_conflict_the_rest(client, live_server, two_teams, market_research):
+    acme, _ = two_teams
+
+    def post(_):
+        return httpx.post(f"{live_server.url}/v1/agents", json={"spec": market_research}, headers=acme.auth, timeout=60)
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(post, range(4)))
+    assert sorted(a.status_code for a in answers) == [201, 409, 409, 409], [a.text for a in answers]
+    assert all(a.json()["error"] == "conflict" for a in answers if a.status_code == 409)
+    assert len(client.get("/v1/agents", headers=acme.auth).json()["items"]) == 1

@@ -77,3 +77,14 @@ def test_a_malformed_id_is_422(client, two_teams):
     response = client.get("/v1/agents/not-a-uuid", headers=acme.auth)
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["path", "agent_id"]
+
+
+def test_database_refusals_that_slip_past_the_schemas_are_4xx():
+    import asyncpg
+
+    from agent_factory.platform.errors import as_platform_error
+
+    clash = as_platform_error(asyncpg.UniqueViolationError("duplicate key value violates unique constraint"))
+    assert (clash.status, clash.code, clash.detail) == (409, "conflict", "a resource with the same unique name exists")
+    nul = as_platform_error(asyncpg.CharacterNotInRepertoireError("invalid byte sequence for encoding UTF8: 0x00"))
+    assert (nul.status, nul.code) == (422, "invalid_request")

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import Request
 from pydantic import ValidationError
 
-from ..errors import InvalidRequest, UnsupportedMediaType, _validation_item
+from ..errors import InvalidRequest, UnsupportedMediaType, validation_item
 from ..fields import storable
 from .schemas import SpecIn
 
@@ -35,7 +35,7 @@ async def spec_text(request: Request) -> str:
         try:
             return SpecIn.model_validate_json(body).spec
         except ValidationError as error:
-            raise InvalidRequest([_validation_item(e) for e in error.errors()]) from None
+            raise InvalidRequest([validation_item(e) for e in error.errors()]) from None
     raise UnsupportedMediaType(f"send the spec as application/json ({{\"spec\": \"...\"}}) or text/markdown, not {media}")
 
 

@@ -14,6 +14,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import asyncpg
+
 from ..audit import service as audit
 from ..auth import Context
 from ..errors import Conflict, InvalidRequest, NotFound, SpecInvalid
@@ -41,7 +43,10 @@ async def create(ctx: Context, text: str, settings: Settings) -> dict[str, Any]:
     existing = await repository.name_taken(ctx.conn, team_id, compiled.name)
     if existing is not None:
         raise Conflict(f"an agent named `{compiled.name}` exists ({existing}); PUT /v1/agents/{existing} adds a version")
-    agent_id = await repository.insert(ctx.conn, team_id, compiled.name, compiled.kind, compiled.description)
+    try:
+        agent_id = await repository.insert(ctx.conn, team_id, compiled.name, compiled.kind, compiled.description)
+    except asyncpg.UniqueViolationError:  # another request stored the same name since the check above
+        raise Conflict(f"an agent named `{compiled.name}` was just created by another request") from None
     await _store_version(ctx, agent_id, 1, text, compiled)
     await audit.record(ctx, "agent.create", f"agent:{agent_id}", {"name": compiled.name})
     return await get(ctx, agent_id)
