@@ -12,6 +12,13 @@ from agent_factory.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def shown(path: Path) -> Path:
+    """How `compile` names a spec file: relative to the working folder when inside it."""
+    from agent_factory.cli.check import _canonical
+
+    return _canonical(path)
+
+
 def run(*args: str):
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
@@ -87,8 +94,8 @@ def test_unknown_target_is_a_usage_error():
 def test_compiling_a_folder_skips_kinds_the_target_does_not_compile(tmp_path):
     result = run("compile", str(ROOT / "specs"), "--target", "langgraph", "-o", str(tmp_path))
     assert result.exit_code == 0, result.output
-    assert f"skipped {ROOT / 'specs' / 'constitution.md'}: the `langgraph` target does not compile a constitution" in result.output
-    assert f"skipped {ROOT / 'specs' / 'webhook_signer.md'}: the `langgraph` target does not compile a component" in result.output
+    assert f"skipped {shown(ROOT / 'specs' / 'constitution.md')}: the `langgraph` target does not compile a constitution" in result.output
+    assert f"skipped {shown(ROOT / 'specs' / 'webhook_signer.md')}: the `langgraph` target does not compile a component" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "agent-factory.toml", "billing", "brain_fart_checker", "langgraph.json", "market_research", "support_desk",
         "tech_support"]
@@ -103,7 +110,7 @@ def test_naming_a_file_the_target_cannot_compile_is_an_error(tmp_path):
 def test_openhands_compiles_agents_from_a_folder_only_when_they_ask_for_it(tmp_path):
     result = run("compile", str(ROOT / "specs"), "--target", "openhands", "-o", str(tmp_path))
     assert result.exit_code == 0, result.output
-    assert (f"skipped {ROOT / 'specs' / 'billing.md'}: an agent compiles to `openhands` only when its front matter "
+    assert (f"skipped {shown(ROOT / 'specs' / 'billing.md')}: an agent compiles to `openhands` only when its front matter "
             "says `target: openhands`") in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["webhook-signer"]
 
@@ -180,3 +187,13 @@ def test_no_color_turns_colour_off_on_a_terminal(monkeypatch):
     assert report.use_color() is False
     monkeypatch.delenv("NO_COLOR")
     assert report.use_color() is True
+
+
+def test_compile_check_does_not_depend_on_how_the_spec_path_is_spelled(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "x.md").write_text("# Agent: X\n\n## Purpose\nAnswers.\n", encoding="utf-8")
+    assert run("compile", "specs/x.md", "-o", "out").exit_code == 0
+    for spelling in ("./specs/x.md", str(tmp_path / "specs" / "x.md"), "specs"):
+        again = run("compile", spelling, "-o", "out", "--check")
+        assert again.exit_code == 0, (spelling, again.output)

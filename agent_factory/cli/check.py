@@ -117,9 +117,9 @@ def compile_cmd(paths: tuple[str, ...], target: str, out_dir: str, check_only: b
         sys.exit(Exit.USAGE)
     results, stale, emitted = [], [], {}
     out = Path(out_dir)
-    named = {Path(p) for p in paths if Path(p).is_file()}
+    named = {_canonical(Path(p)) for p in paths if Path(p).is_file()}
     owners: dict[Path, Path] = {}  # output file -> the spec that wrote it
-    for path in _progress(_expand(paths)):
+    for path in _progress([_canonical(p) for p in _expand(paths)]):
         # a file found in a folder is skipped when the target does not compile its kind;
         # a file named on the command line is compiled (and reported) as asked
         result, files = compile_file(path, target, skip_other_kinds=path not in named)
@@ -139,6 +139,17 @@ def compile_cmd(paths: tuple[str, ...], target: str, out_dir: str, check_only: b
         click.echo(f"stale or edited by hand: {destination} (run `agent-factory compile` to regenerate)", err=True)
     failed = not all(r.ok for r in results) or bool(stale)
     sys.exit(Exit.ERRORS if failed else Exit.OK)
+
+
+def _canonical(path: Path) -> Path:
+    """One spelling per spec file: relative to the working folder when it is inside it, else
+    absolute. Generated files record the spec path, so `./specs/x.md` and `/abs/specs/x.md`
+    must not make `compile --check` call the output edited by hand."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(Path.cwd().resolve())
+    except ValueError:
+        return resolved
 
 
 def _clashes(path: Path, files: dict[str, str], out: Path, owners: dict[Path, Path], result) -> bool:

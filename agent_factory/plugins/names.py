@@ -228,8 +228,11 @@ def _path_exists(ctx: CompileContext, path: str, what: str, span: Span, out: Col
         return True
     own = Path(ctx.path).name
     siblings = sorted(p.name for p in folder.glob("*.md") if p.name != own) if folder.is_dir() else []
-    out.add("E205", f"{what} `{path}`, which does not exist (looked in `{folder.as_posix() or '.'}`)", span,
-            hint=did_you_mean(Path(path).name, siblings) or "paths are relative to this spec's folder")
+    if "\\" in path:
+        hint = f"write paths with `/`, on every system: `{path.replace(chr(92), '/')}`"
+    else:
+        hint = did_you_mean(Path(path).name, siblings) or "paths are relative to this spec's folder"
+    out.add("E205", f"{what} `{path}`, which does not exist (looked in `{folder.as_posix() or '.'}`)", span, hint=hint)
     return False
 
 

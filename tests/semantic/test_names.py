@@ -179,3 +179,13 @@ def test_an_edge_to_a_declared_step_with_its_own_error_is_not_reported_as_undecl
         ("E201", "flow edge names the step `stop`, which the Workflow does not declare", "steps: finish"),
         ("E201", "flow edge names the step `stop`, which the Workflow does not declare", "steps: finish"),
     ]
+
+
+def test_a_windows_path_to_a_member_gets_a_use_slash_hint(tmp_path):
+    from agent_factory.compiler import check
+
+    spec = tmp_path / "team.md"
+    spec.write_text("# Team: W\n\n## Purpose\nRoutes.\n\n## Members\n- one: members\\general.md — routes: x\n",
+                    encoding="utf-8")
+    [diag] = check(spec).diagnostics
+    assert (diag.code, diag.hint) == ("E205", "write paths with `/`, on every system: `members/general.md`")
