@@ -2,11 +2,13 @@
 
 It looks tools up by name, invokes them with the run's `ToolContext`, and records every
 call (`calls`), so the run can expose `run.tools_called` to invariants and examples.
-Use it as an async context manager so MCP servers it started are stopped at the end.
+Use it as an async context manager: entering prepares the python tools (their closed schemas),
+leaving stops the MCP servers it started.
 """
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 from collections.abc import Mapping
 from typing import Any
@@ -49,10 +51,7 @@ class ToolRunner:
 
             tools = builtin_tools()
         self.context = context or ToolContext(config=config or ToolConfig())
-        # python tools get their function's closed schema now, when the configuration allows them
-        self.tools = {
-            name: prepared(spec, self.context.config) if spec.kind == "python" else spec for name, spec in tools.items()
-        }
+        self.tools = dict(tools)
         self.calls: list[ToolCall] = []
 
     @property
@@ -95,7 +94,16 @@ class ToolRunner:
         """Stop whatever the tools started (MCP servers)."""
         await self.context.aclose()
 
+    async def prepare(self) -> None:
+        """Give each python tool the configuration allows the closed schema of its function.
+        Importing reads files, so it runs in a thread: the event loop (LangGraph's server
+        refuses blocking calls on it) never waits on an import."""
+        for name, spec in list(self.tools.items()):
+            if spec.kind == "python":
+                self.tools[name] = await asyncio.to_thread(prepared, spec, self.context.config)
+
     async def __aenter__(self) -> ToolRunner:
+        await self.prepare()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -16,12 +16,14 @@ MODULE = '''
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from dataclasses import dataclass
 
 from pydantic import BaseModel
 
 CALLS = []
+IMPORTED_ON_THE_LOOP_THREAD = threading.current_thread() is threading.main_thread()
 
 
 def add(a: int, b: int = 2) -> int:
@@ -215,16 +217,20 @@ ADD_SCHEMA = {
 }
 
 
-def test_the_schema_is_closed_and_comes_from_the_signature_once_allowed(helpers, tool_ref):
+@pytest.mark.anyio
+async def test_the_schema_is_closed_and_comes_from_the_signature_once_allowed(helpers, tool_ref):
     ref = tool_ref("adder", "python", target=f"{helpers}:add", description="Adds two numbers")
     lazy = python_binding_tool(ref)
     # open until prepared: each call then checks the allow-list first, the signature second
     assert lazy.parameters == {"type": "object", "properties": {}, "required": [], "additionalProperties": True}
     assert (lazy.description, lazy.kind, lazy.binding) == ("Adds two numbers", "python", f"{helpers}:add")
     assert helpers not in sys.modules  # building the tool imports nothing
-    assert ToolRunner({"adder": lazy}, ToolConfig()).tools["adder"].parameters == lazy.parameters
+    async with ToolRunner({"adder": lazy}, ToolConfig()) as refused:
+        assert refused.tools["adder"].parameters == lazy.parameters
     assert helpers not in sys.modules  # not allowed: not imported either
-    assert ToolRunner({"adder": lazy}, ToolConfig(allow_python=(helpers,))).tools["adder"].parameters == ADD_SCHEMA
+    async with ToolRunner({"adder": lazy}, ToolConfig(allow_python=(helpers,))) as allowed:
+        assert allowed.tools["adder"].parameters == ADD_SCHEMA
+    assert sys.modules[helpers].IMPORTED_ON_THE_LOOP_THREAD is False  # imported in a worker thread
     assert python_binding_tool(ref, inspect_target=True).parameters == ADD_SCHEMA
 
 
