@@ -103,6 +103,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "E216": (Severity.ERROR, "team member requires an input the team does not pass"),
     "W217": (Severity.WARNING, "keyword routes to more than one member"),
     "W218": (Severity.WARNING, "tool named by its LangChain class"),
+    "E219": (Severity.ERROR, "agent step's spec requires an input this spec does not have"),
     # types
     "E300": (Severity.ERROR, "unknown field"),
     "E301": (Severity.ERROR, "operator does not apply to these types"),

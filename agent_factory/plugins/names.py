@@ -121,6 +121,9 @@ def steps(spec: Spec, ctx: CompileContext, registry: dict, out: Collector) -> No
                     ("rule tables: " + ", ".join(tables) if tables else "add `## Rules` with `### " + step.target + "`"))
         elif step.kind == "agent":
             _nested_spec(spec, ctx, step.target, f"step `{step.name}` runs the agent spec", _in_step(spec, step, step.target), out)
+            nested = _parsed((Path(ctx.path).parent / step.target).resolve(), ctx)
+            if nested is not None:
+                agent_inputs(spec, step, nested, out)
 
 
 def _in_step(spec: Spec, step: Step, word: str) -> Span:
@@ -315,6 +318,25 @@ def member_inputs(team: Spec, member: Member, nested: Spec, out: Collector) -> N
                     f"the team takes {takes}", member.span,
             hint="declare the same inputs on the team (a member gets each team input of the same name), "
                  "or make them optional in the member")
+
+
+def agent_inputs(spec: Spec, step: Step, nested: Spec, out: Collector) -> None:
+    """An `agent:` step passes the nested spec each value of the same name this spec has (an
+    input, or an output some step writes); a nested spec with one input and no name in common
+    gets this spec's inputs as one text. A required input reached neither way is E219."""
+    have = {decl.name for decl in spec.inputs} or {IMPLICIT_INPUT}
+    have |= {name for other in spec.workflow.steps for name in other.outputs}
+    required = [decl for decl in nested.inputs if not decl.type.optional]
+    if not any(decl.name in have for decl in nested.inputs) and len(nested.inputs) == 1 \
+            and nested.inputs[0].type.kind in ("str", "url", "unknown"):
+        return  # this spec's inputs reach it as one text
+    missing = [decl for decl in required if decl.name not in have]
+    if missing:
+        names = ", ".join(f"`{decl.name}: {decl.type.render()}`" for decl in missing)
+        out.add("E219", f"step `{step.name}` runs `{step.target}`, which requires {names}; no input or output of "
+                        "this spec has that name", _in_step(spec, step, step.target),
+                hint="an agent step passes each input or output of the same name; declare it, or write it in an "
+                     "earlier step's `outputs:`")
 
 
 def shared_keywords(team: Spec, out: Collector) -> None:
