@@ -67,9 +67,18 @@ def _wait_ready(url: str, proc: subprocess.Popen, lines: list[str]) -> None:
     raise AssertionError("serve was not ready in 90 s:\n" + "".join(lines))
 
 
+@pytest.fixture
+def data_dir():
+    """A fresh data dir outside pytest's private temporary folder (PostgreSQL runs as another
+    user when the tests run as root), removed afterwards whatever happened."""
+    folder = Path(tempfile.mkdtemp(prefix="af-serve-"))
+    yield folder / "data"
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.mark.slow
-def test_serve_starts_from_a_clean_data_dir_and_keeps_its_data_across_a_restart(market_research):
-    data = Path(tempfile.mkdtemp(prefix="af-serve-")) / "data"
+def test_serve_starts_from_a_clean_data_dir_and_keeps_its_data_across_a_restart(data_dir, market_research):
+    data = data_dir
     with serving(data) as (url, lines):
         ready = httpx.get(f"{url}/ready").json()
         assert ready == {"status": "ready", "migrations": ["0001_initial"]}
@@ -91,7 +100,6 @@ def test_serve_starts_from_a_clean_data_dir_and_keeps_its_data_across_a_restart(
         assert (again.status_code, again.json()["version"]) == (200, 1)
         assert httpx.get(f"{url}/v1/teams/me", headers={"X-Api-Key": other_key}).json()["name"] == "Second"
     assert not (data / "pgdata" / "postmaster.pid").exists()
-    shutil.rmtree(data.parent, ignore_errors=True)
 
 
 @contextmanager
