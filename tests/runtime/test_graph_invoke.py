@@ -19,7 +19,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 from agent_factory.compiler import check
 from agent_factory.runtime.config import parse_config
 from agent_factory.runtime.factory import RunFactory, tools_table
-from agent_factory.runtime.graph import agent_graph
+from agent_factory.runtime.errors import BudgetExceeded
+from agent_factory.runtime.graph import agent_graph, with_run
 from agent_factory.runtime.inputs import InputError
 from agent_factory.runtime.nodes import GuardViolation
 from agent_factory.runtime.router import _background_loop
@@ -74,6 +75,19 @@ def test_ten_invocations_in_a_row_each_get_their_own_budget_and_guards(config_fi
         assert statuses(values) == MARKET_GUARDS
         assert values["sources"] == ["https://news.example.org/ai-trends"]
         assert set(values) == {"answer", "sources", "confidence", "__guards__", "messages"}
+
+
+def test_the_same_ten_runs_on_one_shared_budget_are_refused(config_file):
+    """The control for the test above: one runtime for every run, as graphs had before, runs out."""
+    factory = RunFactory.load(spec_of("market_research"), config=config_file)
+    graph, shared = agent_graph(factory), factory.runtime()
+    finished = 0
+    with pytest.raises(BudgetExceeded) as refused:
+        for _ in range(10):
+            graph.invoke(QUESTION, with_run(None, shared))
+            finished += 1
+    assert finished == 6  # the seventh run finds too little left for its first call
+    assert str(refused.value).startswith("step 'agent': call refused, worst case $")
 
 
 def test_concurrent_invocations_from_threads_and_tasks_all_pass(config_file):
