@@ -14,6 +14,7 @@ code generation, litellm, langgraph or jinja2:
     db.py        db upgrade|status     (the hosted API's migrations)
     admin.py     admin create-team|set-password
     database.py  the --data-dir option and database errors shared by serve, db and admin
+    worker.py    worker                (takes hosted runs from the queue)
     exit.py      Exit                  (the exit-code enum every command uses)
 
 To add a command group, write `agent_factory/cli/<group>.py` with a click command (or
@@ -47,6 +48,7 @@ COMMANDS: dict[str, str] = {
     "serve": "agent_factory.cli.serve:serve",
     "db": "agent_factory.cli.db:db",
     "admin": "agent_factory.cli.admin:admin",
+    "worker": "agent_factory.cli.worker:worker",
 }
 
 

@@ -21,11 +21,13 @@ from .db.pool import create_pool
 from .health.endpoints import router as health
 from .keys.endpoints import router as keys
 from .limits import BodyLimit
+from .runs.endpoints import router as runs
 from .settings import Settings
 from .tenancy.endpoints import router as teams
 from .tenancy.endpoints import sessions
+from .worker.lifespan import hosted_runs
 
-ROUTERS = (agents, teams, sessions, keys, audit, health)
+ROUTERS = (agents, teams, sessions, keys, audit, health, runs)
 
 DESCRIPTION = """Agent Factory's hosted API: store specs, check and compile them into agents, per team.
 
@@ -41,7 +43,8 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.pool = await create_pool(settings.database.app, settings.pool_min, settings.pool_max)
         try:
-            yield
+            async with hosted_runs(app, settings):
+                yield
         finally:
             await app.state.pool.close()
 

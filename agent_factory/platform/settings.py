@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,3 +23,27 @@ class Settings:
     pool_min: int = 1
     pool_max: int = 10
     session_ttl: timedelta = timedelta(days=14)
+    runs: RunSettings = field(default_factory=lambda: RunSettings())
+
+
+PLAN_RATE_LIMITS = {"free": "10/minute", "pro": "100/minute", "enterprise": "1000/minute"}
+PLAN_RUNS_PER_MONTH: dict[str, int | None] = {"free": 100, "pro": 10_000, "enterprise": None}
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Hosted runs: the in-process worker, time limits, plan limits, replay and the rate-limit store.
+
+    `worker_concurrency` 0 means this process only queues runs (`serve --no-worker`, tests of the
+    API alone); `redis_url` None keeps rate-limit counters in memory (one process). `replay_dir`
+    serves every model call from cassettes there: demos and tests run offline."""
+
+    worker_concurrency: int = 0
+    timeout_s: float = 600.0
+    heartbeat_s: float = 5.0
+    stalled_after_s: float = 30.0
+    max_attempts: int = 3
+    rate_limits: Mapping[str, str] = field(default_factory=lambda: dict(PLAN_RATE_LIMITS))
+    runs_per_month: Mapping[str, int | None] = field(default_factory=lambda: dict(PLAN_RUNS_PER_MONTH))
+    redis_url: str | None = None
+    replay_dir: Path | None = None

@@ -103,9 +103,13 @@ class CheckedSqliteSaver(AsyncSqliteSaver):
 
 @asynccontextmanager
 async def open_checkpointer(db: str | Path | None) -> AsyncIterator[CheckedSqliteSaver]:
-    """The checkpointer of a `--thread` run: `db`, or the project's default database."""
+    """The checkpointer of a `--thread` run: `db`, or the project's default database; a saver
+    object as `db` is used as it is (the hosted API opens one per team, in PostgreSQL)."""
     import aiosqlite
 
+    if db is not None and not isinstance(db, (str, Path)):
+        yield db
+        return
     path = Path(db) if db else default_checkpoint_db()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

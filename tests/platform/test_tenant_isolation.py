@@ -12,7 +12,9 @@ import pytest
 
 from agent_factory.platform.db.tenant import SET_TENANT
 
-TENANT_TABLES = ("teams", "users", "team_members", "api_keys", "sessions", "agents", "agent_versions", "audit_log")
+TENANT_TABLES = ("teams", "users", "team_members", "api_keys", "sessions", "agents", "agent_versions", "audit_log",
+                 "threads", "runs", "run_events", "team_usage", "team_limits", "checkpoints", "checkpoint_blobs",
+                 "checkpoint_writes")
 
 
 @pytest.fixture
@@ -23,7 +25,11 @@ def populated(client, two_teams, market_research):
         agent = client.post("/v1/agents", json={"spec": market_research}, headers=team.auth).json()
         key = client.post("/v1/keys", json={"name": "ci", "scopes": ["agents:read"]}, headers=team.auth).json()
         member = client.post("/v1/members", json={"email": f"viewer@{team.id}.test", "role": "viewer"}, headers=team.auth).json()
-        resources[team.id] = {"agent_id": agent["id"], "key_id": key["id"], "user_id": member["user_id"], "version": "1"}
+        thread = client.post("/v1/threads", json={}, headers=team.auth).json()
+        run = client.post(f"/v1/agents/{agent['id']}/runs", json={"input": {"query": "q"}, "thread_id": thread["id"]},
+                          headers=team.auth).json()
+        resources[team.id] = {"agent_id": agent["id"], "key_id": key["id"], "user_id": member["user_id"], "version": "1",
+                              "thread_id": thread["id"], "run_id": run["id"]}
     return resources
 
 
@@ -33,10 +39,13 @@ def operations(client):
             yield method.upper(), path
 
 
-BODIES = {("PATCH", "/v1/members/{user_id}"): {"json": {"role": "admin"}}}
+BODIES = {("PATCH", "/v1/members/{user_id}"): {"json": {"role": "admin"}},
+          ("POST", "/v1/agents/{agent_id}/runs"): {"json": {"input": {"query": "q"}}}}
 
 
 def _body(method: str, path: str, spec: str) -> dict:
+    if (method, path) in BODIES:
+        return BODIES[(method, path)]
     if method in ("PUT", "POST") and "agents" in path:
         return {"json": {"spec": spec}}
     return BODIES.get((method, path), {})

@@ -72,6 +72,13 @@ def compile_spec(text: str, config_path: Path | None = None) -> Compiled:
                     Decimal(cost["usd_max"]) if cost else None)
 
 
+def checked_spec(text: str, config_path: Path | None = None) -> Spec | None:
+    """The checked spec of a stored version (None when it no longer checks clean)."""
+    with _LOCK:
+        result = check_text(text, str(SPEC_PATH), _manager(config_path))
+    return result.spec if result.ok else None
+
+
 def summarize(spec: Spec, manager: PassManager) -> dict[str, Any]:
     """What a client needs to call the agent: kind, schemas of inputs and outputs, steps, tools, cost."""
     from .schema import fields_schema

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import PlatformError
+from ..worker.schema import ensure_queue_schema
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 APP_ROLE = "agent_factory_app"
@@ -72,6 +73,7 @@ def upgrade(owner_url: str) -> list[str]:
     with backend.lock():
         _ensure_app_role(backend)
         _ensure_checksums(backend)
+        ensure_queue_schema(owner_url)  # the runs migration grants rights on the queue's tables
         migrations = read_migrations(str(MIGRATIONS))
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)

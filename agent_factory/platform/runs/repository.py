@@ -1,0 +1,151 @@
+"""SQL of runs and their events. Every write of a worker names the attempt it holds: a worker
+that lost the run (it stalled and the run was retried) changes nothing."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+Conn = asyncpg.Connection
+
+RUN_COLUMNS = """id, team_id, agent_id, version, spec_sha256, thread_id, status, input, output, state, error, error_type,
+    guards, ledger, cost_usd, reserved_usd, options, metadata, attempt, job_id, created_at, started_at, finished_at,
+    updated_at"""
+TERMINAL = ("success", "error", "timeout", "interrupted")
+
+
+async def agent_version(conn: Conn, team_id: UUID, agent_id: UUID) -> asyncpg.Record | None:
+    """The agent's latest version: number, spec SHA and worst-case cost (None for a deleted agent)."""
+    return await conn.fetchrow(
+        """SELECT a.id AS agent_id, a.name, v.version, v.spec_sha256, v.cost_usd_max, v.summary
+             FROM agents a JOIN agent_versions v ON v.agent_id = a.id AND v.version = a.latest_version
+            WHERE a.team_id = $1 AND a.id = $2 AND a.deleted_at IS NULL""", team_id, agent_id)
+
+
+async def insert(conn: Conn, team_id: UUID, version: asyncpg.Record, thread_id: UUID | None, inputs: dict[str, Any],
+                 reserved: Decimal, options: dict[str, Any], metadata: dict[str, Any]) -> asyncpg.Record:
+    return await conn.fetchrow(
+        f"""INSERT INTO runs (team_id, agent_id, version, spec_sha256, thread_id, input, reserved_usd, options, metadata)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {RUN_COLUMNS}""",
+        team_id, version["agent_id"], version["version"], version["spec_sha256"], thread_id, inputs, reserved,
+        options, metadata)
+
+
+async def defer(conn: Conn, run_id: UUID, team_id: UUID, lock: str | None) -> int:
+    """Queue the run's job in this transaction (procrastinate 3.10's defer function: pinned)."""
+    job_id = await conn.fetchval(
+        """SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[
+               ROW('runs', 'agent_factory.run', 0, $1, NULL, $2::jsonb, NULL)::procrastinate_job_to_defer_v1]))""",
+        lock, {"run_id": str(run_id), "team_id": str(team_id)})
+    await conn.execute("UPDATE runs SET job_id = $2 WHERE id = $1", run_id, job_id)
+    return job_id
+
+
+async def get(conn: Conn, team_id: UUID, run_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT {RUN_COLUMNS} FROM runs WHERE team_id = $1 AND id = $2", team_id, run_id)
+
+
+async def on_thread(conn: Conn, team_id: UUID, thread_id: UUID, limit: int, offset: int,
+                    status: str | None = None) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"""SELECT {RUN_COLUMNS} FROM runs WHERE team_id = $1 AND thread_id = $2 AND ($5::text IS NULL OR status = $5)
+             ORDER BY created_at DESC, id LIMIT $3 OFFSET $4""", team_id, thread_id, limit, offset, status)
+
+
+async def active_on_thread(conn: Conn, team_id: UUID, thread_id: UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT id, job_id FROM runs WHERE team_id = $1 AND thread_id = $2 AND status IN ('pending', 'running')",
+        team_id, thread_id)
+
+
+async def page(conn: Conn, team_id: UUID, limit: int) -> list[asyncpg.Record]:
+    return await conn.fetch(f"SELECT {RUN_COLUMNS} FROM runs WHERE team_id = $1 ORDER BY created_at DESC, id LIMIT $2",
+                            team_id, limit)
+
+
+async def request_cancel(conn: Conn, team_id: UUID, run_id: UUID) -> asyncpg.Record | None:
+    """Mark the run for cancelling; a pending one is interrupted at once. Returns status and job."""
+    return await conn.fetchrow(
+        """UPDATE runs SET cancel_requested = true, updated_at = now(),
+                  status = CASE WHEN status = 'pending' THEN 'interrupted' ELSE status END,
+                  finished_at = CASE WHEN status = 'pending' THEN now() ELSE finished_at END
+            WHERE team_id = $1 AND id = $2 RETURNING status, job_id, thread_id""", team_id, run_id)
+
+
+async def cancel_job(conn: Conn, job_id: int) -> None:
+    """Cancel the queued job, or ask its worker to abort it (procrastinate 3.10's function)."""
+    await conn.execute("SELECT procrastinate_cancel_job_v1($1, true, false)", job_id)
+
+
+# ---------------------------------------------------------------- the worker's side (fenced)
+
+
+async def claim(conn: Conn, run_id: UUID, max_attempts: int) -> asyncpg.Record | None:
+    """Take the run for a new attempt: bumps `attempt`, the fence of every later write."""
+    return await conn.fetchrow(
+        f"""UPDATE runs SET attempt = attempt + 1, status = 'running', heartbeat_at = now(), updated_at = now(),
+                   started_at = coalesce(started_at, now())
+             WHERE id = $1 AND status IN ('pending', 'running') AND NOT cancel_requested AND attempt < $2
+            RETURNING {RUN_COLUMNS}, base_checkpoint""", run_id, max_attempts)
+
+
+async def set_base_checkpoint(conn: Conn, run_id: UUID, attempt: int, checkpoint: str) -> None:
+    await conn.execute("UPDATE runs SET base_checkpoint = $3 WHERE id = $1 AND attempt = $2", run_id, attempt, checkpoint)
+
+
+async def heartbeat(conn: Conn, run_id: UUID, attempt: int) -> asyncpg.Record | None:
+    """Still ours? Returns the cancel flag, or None when another attempt holds the run."""
+    return await conn.fetchrow(
+        """UPDATE runs SET heartbeat_at = now() WHERE id = $1 AND attempt = $2 AND status = 'running'
+            RETURNING cancel_requested""", run_id, attempt)
+
+
+async def add_events(conn: Conn, team_id: UUID, run_id: UUID, attempt: int, events: list[tuple[str, Any]]) -> int:
+    """Append events unless another attempt holds the run; returns how many were written."""
+    if not await conn.fetchval("SELECT true FROM runs WHERE id = $1 AND attempt = $2 FOR SHARE", run_id, attempt):
+        return 0
+    await conn.executemany(
+        "INSERT INTO run_events (team_id, run_id, attempt, event, data) VALUES ($1, $2, $3, $4, $5)",
+        [(team_id, run_id, attempt, name, data) for name, data in events])
+    return len(events)
+
+
+async def earlier_ledger(conn: Conn, run_id: UUID, attempt: int) -> list[dict[str, Any]]:
+    """LLM attempts recorded by earlier attempts of the run (paid for: never charged again)."""
+    rows = await conn.fetch(
+        "SELECT data FROM run_events WHERE run_id = $1 AND attempt < $2 AND event = 'llm' ORDER BY seq", run_id, attempt)
+    return [r["data"] for r in rows]
+
+
+async def finish(conn: Conn, run_id: UUID, attempt: int, status: str, output: Any, state: Any, error: str | None,
+                 error_type: str | None, guards: list, ledger: list, cost: Decimal) -> asyncpg.Record | None:
+    """The run's outcome, written only by the attempt holding it (None otherwise)."""
+    return await conn.fetchrow(
+        f"""UPDATE runs SET status = $3, output = $4, state = $5, error = $6, error_type = $7, guards = $8, ledger = $9,
+                   cost_usd = $10, finished_at = now(), updated_at = now()
+             WHERE id = $1 AND attempt = $2 AND status = 'running' RETURNING {RUN_COLUMNS}""",
+        run_id, attempt, status, output, state, error, error_type, guards, ledger, cost)
+
+
+async def give_up(conn: Conn, run_id: UUID, error: str) -> asyncpg.Record | None:
+    """End a run whose attempts are used up (its workers kept dying)."""
+    return await conn.fetchrow(
+        f"""UPDATE runs SET status = 'error', error = $2, error_type = 'WorkerLost', finished_at = now(), updated_at = now()
+             WHERE id = $1 AND status IN ('pending', 'running') RETURNING {RUN_COLUMNS}""", run_id, error)
+
+
+async def events_after(conn: Conn, team_id: UUID, run_id: UUID, after: int, limit: int = 500) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT seq, attempt, event, data FROM run_events WHERE team_id = $1 AND run_id = $2 AND seq > $3"
+        " ORDER BY seq LIMIT $4", team_id, run_id, after, limit)
+
+
+async def status(conn: Conn, team_id: UUID, run_id: UUID) -> str | None:
+    return await conn.fetchval("SELECT status FROM runs WHERE team_id = $1 AND id = $2", team_id, run_id)
+
+
+async def notify_done(conn: Conn, run_id: UUID) -> None:
+    await conn.execute("SELECT pg_notify('af_run_done', $1)", str(run_id))

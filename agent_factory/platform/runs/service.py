@@ -1,0 +1,160 @@
+"""Runs: checked and queued in one transaction (quota, rate, thread, job), read, waited for, cancelled.
+
+A run is created `pending` together with its procrastinate job, so a run is never queued without
+its row nor the other way round; runs on one thread share the job lock (the thread id), so they
+run one after the other in the order they were made (`multitask_strategy` "enqueue").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from ..auth import Principal
+from ..db.tenant import tenant_transaction
+from ..errors import Conflict, InvalidRequest, NotFound
+from ..quotas import service as quotas
+from ..settings import Settings
+from ..threads import repository as threads
+from ..worker.execute import spec_and_plan
+from . import repository
+
+HOSTED_RUN_CAP = Decimal("5")  # the hosted constitution's max_cost_per_run: the worst case of an unpriced spec
+MULTITASK = ("reject", "enqueue", "interrupt", "rollback")
+
+
+@dataclass(frozen=True)
+class NewRun:
+    """What a client asks for: an agent, its inputs, optionally a thread and how to share it."""
+
+    agent_id: UUID
+    inputs: dict[str, Any] | None
+    thread_id: UUID | None = None
+    multitask: str = "enqueue"
+    options: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+async def create(pool: asyncpg.Pool, principal: Principal, settings: Settings, new: NewRun, limiter=None) -> tuple[dict, dict]:
+    """Queue a run; returns it and the rate-limit headers. 404 for an unknown agent or thread,
+    409 when `reject` meets a busy thread, 422 for inputs that do not fit, 402 past a quota, 429 past the rate."""
+    team = principal.team_id
+    async with tenant_transaction(pool, team, principal.user_id) as conn:
+        version = await repository.agent_version(conn, team, new.agent_id)
+        if version is None:
+            raise NotFound("no such agent")
+        inputs = await _checked_inputs(conn, team, version, new, settings)
+        plan = await quotas.plan(conn, team)
+        headers = await limiter.hit(plan, str(principal.key_id or principal.session_id)) if limiter else {}
+        if new.thread_id is not None:
+            await _claim_thread(conn, team, new)
+        worst = version["cost_usd_max"] if version["cost_usd_max"] is not None else HOSTED_RUN_CAP
+        month = await quotas.reserve(conn, team, worst, settings.runs)
+        options = {**new.options, "quota_month": month.isoformat(), "tier": plan, "multitask_strategy": new.multitask}
+        run = await repository.insert(conn, team, version, new.thread_id, inputs, worst, options, new.metadata)
+        run = dict(run)
+        run["job_id"] = await repository.defer(conn, run["id"], team, str(new.thread_id) if new.thread_id else None)
+    return run, headers
+
+
+async def _checked_inputs(conn: asyncpg.Connection, team: UUID, version: asyncpg.Record, new: NewRun,
+                         settings: Settings) -> dict[str, Any]:
+    """The inputs converted to their declared types, or 422 naming what does not fit. A run on a
+    thread may have none: it resumes the thread."""
+    from agent_factory.runtime.executor import normalise_inputs, typed_inputs
+
+    text = await conn.fetchval("SELECT spec_text FROM agent_versions WHERE team_id = $1 AND agent_id = $2 AND version = $3",
+                               team, version["agent_id"], version["version"])
+    spec, plan = await asyncio.to_thread(spec_and_plan, text, settings.config_path)
+    try:
+        values = normalise_inputs(new.inputs or None, plan, resuming=new.thread_id is not None, spec=spec)
+        return typed_inputs(spec, values) if values else {}
+    except ValueError as exc:
+        raise InvalidRequest(str(exc)) from None
+
+
+async def _claim_thread(conn: asyncpg.Connection, team: UUID, new: NewRun) -> None:
+    thread = await threads.get(conn, team, new.thread_id, lock=True)
+    if thread is None:
+        raise NotFound("no such thread")
+    if thread["agent_id"] is not None and thread["agent_id"] != new.agent_id:
+        raise Conflict("this thread belongs to another agent; create a new thread for this one")
+    active = await repository.active_on_thread(conn, team, new.thread_id)
+    if active and new.multitask == "reject":
+        raise Conflict("Thread is already running a task. Wait for it to finish or choose a different multitask strategy.")
+    if active and new.multitask in ("interrupt", "rollback"):
+        for run in active:
+            await _cancel(conn, team, run["id"])
+    await threads.set_busy(conn, team, new.thread_id, new.agent_id)
+
+
+async def get(pool: asyncpg.Pool, principal: Principal, run_id: UUID, thread_id: UUID | None = None) -> dict[str, Any]:
+    """The run (404 when it is another team's, or not on `thread_id` when one is given)."""
+    async with tenant_transaction(pool, principal.team_id, principal.user_id) as conn:
+        row = await repository.get(conn, principal.team_id, run_id)
+    if row is None or (thread_id is not None and row["thread_id"] != thread_id):
+        raise NotFound("no such run")
+    return dict(row)
+
+
+async def recent(pool: asyncpg.Pool, principal: Principal, limit: int) -> list[dict[str, Any]]:
+    async with tenant_transaction(pool, principal.team_id, principal.user_id) as conn:
+        return [dict(r) for r in await repository.page(conn, principal.team_id, limit)]
+
+
+async def wait(pool: asyncpg.Pool, principal: Principal, run_id: UUID, timeout_s: float) -> dict[str, Any]:
+    """The run once it ended (or as it is after `timeout_s`)."""
+    loop = asyncio.get_running_loop()
+    deadline, pause = loop.time() + timeout_s, 0.005
+    while True:
+        run = await get(pool, principal, run_id)
+        if run["status"] in repository.TERMINAL or loop.time() >= deadline:
+            return run
+        await asyncio.sleep(pause)
+        pause = min(pause * 1.5, 0.25)
+
+
+async def cancel(pool: asyncpg.Pool, principal: Principal, run_id: UUID, thread_id: UUID | None = None) -> dict[str, Any]:
+    """Stop a run: a queued one is interrupted now, a running one by its worker (at once, through
+    the queue's abort, or at its next heartbeat). An ended run stays as it is."""
+    await get(pool, principal, run_id, thread_id)
+    async with tenant_transaction(pool, principal.team_id, principal.user_id) as conn:
+        await _cancel(conn, principal.team_id, run_id)
+    return await get(pool, principal, run_id)
+
+
+async def _cancel(conn: asyncpg.Connection, team: UUID, run_id: UUID) -> None:
+    before = await repository.status(conn, team, run_id)
+    if before in repository.TERMINAL:
+        return
+    row = await repository.request_cancel(conn, team, run_id)
+    if row["job_id"] is not None:
+        await repository.cancel_job(conn, row["job_id"])
+    if before == "pending":  # never started: nothing spent, the run is given back
+        run = await repository.get(conn, team, run_id)
+        await quotas.settle(conn, team, _month(run), run["reserved_usd"], Decimal(0), called_a_model=False, ok=False)
+        if run["thread_id"] is not None:
+            await threads.settle(conn, team, run["thread_id"], "interrupted", None)
+        await repository.notify_done(conn, run_id)
+
+
+def _month(run: Any):
+    from datetime import date
+
+    options = run["options"] if isinstance(run["options"], dict) else json.loads(run["options"])
+    return date.fromisoformat(options["quota_month"])
+
+
+def public(run: dict[str, Any]) -> dict[str, Any]:
+    """The run as the native API shows it."""
+    keys = ("id", "agent_id", "version", "spec_sha256", "thread_id", "status", "input", "output", "error", "error_type",
+            "guards", "ledger", "attempt", "metadata", "created_at", "started_at", "finished_at")
+    out = {k: run.get(k) for k in keys}
+    out["cost_usd"] = None if run.get("cost_usd") is None else f"{run['cost_usd']:.6f}"
+    return out

@@ -1,0 +1,60 @@
+"""SQL of threads: ids minted here, status kept with the runs on them."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+Conn = asyncpg.Connection
+COLUMNS = "id, team_id, agent_id, metadata, status, values, created_at, updated_at"
+
+
+async def insert(conn: Conn, team_id: UUID, metadata: dict[str, Any], agent_id: UUID | None = None) -> asyncpg.Record:
+    return await conn.fetchrow(
+        f"INSERT INTO threads (team_id, metadata, agent_id) VALUES ($1, $2, $3) RETURNING {COLUMNS}",
+        team_id, metadata, agent_id)
+
+
+async def get(conn: Conn, team_id: UUID, thread_id: UUID, lock: bool = False) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT {COLUMNS} FROM threads WHERE team_id = $1 AND id = $2"
+                               + (" FOR UPDATE" if lock else ""), team_id, thread_id)
+
+
+async def search(conn: Conn, team_id: UUID, metadata: dict[str, Any], status: str | None, limit: int,
+                 offset: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"""SELECT {COLUMNS} FROM threads WHERE team_id = $1 AND metadata @> $2 AND ($3::text IS NULL OR status = $3)
+             ORDER BY created_at DESC, id LIMIT $4 OFFSET $5""", team_id, metadata, status, limit, offset)
+
+
+async def set_busy(conn: Conn, team_id: UUID, thread_id: UUID, agent_id: UUID) -> None:
+    await conn.execute(
+        "UPDATE threads SET status = 'busy', agent_id = coalesce(agent_id, $3), updated_at = now()"
+        " WHERE team_id = $1 AND id = $2", team_id, thread_id, agent_id)
+
+
+async def settle(conn: Conn, team_id: UUID, thread_id: UUID, status: str, values: Any | None) -> None:
+    """After a run ended: `busy` while another run is queued, else the ended run's outcome."""
+    await conn.execute(
+        """UPDATE threads SET updated_at = now(), values = coalesce($4, values),
+                  status = CASE WHEN EXISTS (SELECT 1 FROM runs r WHERE r.thread_id = $2 AND r.status IN ('pending', 'running'))
+                                THEN 'busy' ELSE $3 END
+            WHERE team_id = $1 AND id = $2""", team_id, thread_id, status, values)
+
+
+async def delete(conn: Conn, team_id: UUID, thread_id: UUID) -> bool:
+    """Delete the thread, its runs and its checkpoints."""
+    if not await conn.fetchval("DELETE FROM threads WHERE team_id = $1 AND id = $2 RETURNING true", team_id, thread_id):
+        return False
+    for table in ("checkpoint_writes", "checkpoint_blobs", "checkpoints"):  # constants, not input
+        await conn.execute(f"DELETE FROM {table} WHERE thread_id = $1", str(thread_id))
+    return True
+
+
+async def checkpoints(conn: Conn, thread_id: UUID, limit: int) -> list[asyncpg.Record]:
+    """The thread's newest checkpoints (ids are time-ordered), read under the team's RLS."""
+    return await conn.fetch(
+        """SELECT checkpoint_id, parent_checkpoint_id, metadata FROM checkpoints
+            WHERE thread_id = $1 AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT $2""", str(thread_id), limit)

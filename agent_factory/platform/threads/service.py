@@ -1,0 +1,49 @@
+"""Threads: conversations whose runs share LangGraph checkpoints. Ids are minted here; a client
+never names the checkpointer's thread, so it can only ever reach its own team's."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from ..auth import Principal
+from ..db.tenant import tenant_transaction
+from ..errors import NotFound
+from . import repository
+
+
+async def create(pool: asyncpg.Pool, principal: Principal, metadata: dict[str, Any]) -> dict[str, Any]:
+    async with tenant_transaction(pool, principal.team_id, principal.user_id) as conn:
+        return dict(await repository.insert(conn, principal.team_id, metadata))
+
+
+async def get(pool: asyncpg.Pool, principal: Principal, thread_id: UUID) -> dict[str, Any]:
+    async with tenant_transaction(pool, principal.team_id, principal.user_id) as conn:
+        row = await repository.get(conn, principal.team_id, thread_id)
+    if row is None:
+        raise NotFound("no such thread")
+    return dict(row)
+
+
+async def state(pool: asyncpg.Pool, principal: Principal, thread_id: UUID, history: int = 1) -> tuple[dict, list]:
+    """The thread and its newest `history` checkpoints (newest first)."""
+    async with tenant_transaction(pool, principal.team_id, principal.user_id) as conn:
+        row = await repository.get(conn, principal.team_id, thread_id)
+        if row is None:
+            raise NotFound("no such thread")
+        found = await repository.checkpoints(conn, thread_id, history)
+    return dict(row), [dict(c) for c in found]
+
+
+async def search(pool: asyncpg.Pool, principal: Principal, metadata: dict[str, Any], status: str | None,
+                 limit: int, offset: int) -> list[dict[str, Any]]:
+    async with tenant_transaction(pool, principal.team_id, principal.user_id) as conn:
+        return [dict(r) for r in await repository.search(conn, principal.team_id, metadata, status, limit, offset)]
+
+
+async def delete(pool: asyncpg.Pool, principal: Principal, thread_id: UUID) -> None:
+    async with tenant_transaction(pool, principal.team_id, principal.user_id) as conn:
+        if not await repository.delete(conn, principal.team_id, thread_id):
+            raise NotFound("no such thread")

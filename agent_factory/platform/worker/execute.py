@@ -1,0 +1,74 @@
+"""The seam between hosted runs and the runtime: run one stored spec version once.
+
+Everything the platform asks of the runtime goes through `execute`: the checked spec (cached by
+its text), the run's inputs (None resumes the thread from its last checkpoint), the team's tier,
+the checkpointer, and a callback receiving progress events and each LLM attempt as it is recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ..agents.compile import checked_spec
+
+
+class SpecNoLongerChecks(RuntimeError):
+    """The stored version does not check clean under this server's compiler and configuration."""
+
+
+@lru_cache(maxsize=128)
+def _spec(text: str, config_path: Path | None):
+    spec = checked_spec(text, config_path)
+    if spec is None:
+        raise SpecNoLongerChecks("the stored spec no longer checks clean on this server; store a new version")
+    return spec
+
+
+async def execute(text: str, inputs: dict[str, Any] | None, *, thread: str, saver: Any, tier: str | None,
+                  config_path: Path | None, replay_dir: Path | None,
+                  on_event: Callable[[dict[str, Any]], None]) -> Any:
+    """Run the spec `text` on `thread`; returns the runtime's `RunResult` (a failed run does not raise)."""
+    import asyncio
+
+    from agent_factory.runtime.executor import arun_spec
+
+    spec = await asyncio.to_thread(_spec, text, config_path)
+    seen = [0]
+
+    def relay(event: dict[str, Any]) -> None:
+        on_event(event)
+        for attempt in _new_attempts(seen):
+            on_event({"event": "llm", **attempt})
+
+    return await arun_spec(spec, inputs, config=config_path, replay=replay_dir, thread=thread, tier=tier,
+                           checkpoint_db=saver, on_event=relay)
+
+
+def _new_attempts(seen: list[int]) -> list[dict[str, Any]]:
+    """LLM attempts the run recorded since the last call (the ledger of the runtime in progress)."""
+    from agent_factory.runtime.graph import CURRENT
+
+    try:
+        attempts = CURRENT.router.ledger.attempts
+    except LookupError:  # called outside a node
+        return []
+    fresh = attempts[seen[0]:]
+    seen[0] = len(attempts)
+    return [a.as_json() for a in fresh]
+
+
+def ledger_json(result: Any) -> list[dict[str, Any]]:
+    """The attempts of a finished run as JSON."""
+    return [a.as_json() for a in result.ledger]
+
+
+@lru_cache(maxsize=128)
+def spec_and_plan(text: str, config_path: Path | None = None):
+    """The checked spec of a stored version and its graph plan (cached by text)."""
+    from agent_factory.compiler import plan_graph
+
+    spec = _spec(text, config_path)
+    return spec, plan_graph(spec)

@@ -1,0 +1,77 @@
+"""The run queue: a procrastinate app on the platform's database, its run task, the worker loop and
+the sweeper that hands the jobs of dead workers to live ones.
+
+`agent-factory worker` runs `serve_worker` in its own process; `serve` runs the same loop inside
+the API process unless `--no-worker`. Any number of them may share one database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import suppress
+from uuid import UUID
+
+import asyncpg
+
+from ..db.pool import create_pool
+from ..settings import Settings
+from .tasks import run_job
+
+log = logging.getLogger("agent_factory.platform.worker")
+QUEUE = "runs"
+TASK = "agent_factory.run"
+
+
+def queue_app(settings: Settings, pool: asyncpg.Pool, pool_size: int):
+    """The procrastinate app with the run task bound to `pool` (the platform's asyncpg pool)."""
+    import procrastinate
+
+    connector = procrastinate.PsycopgConnector(conninfo=settings.database.app, min_size=1, max_size=pool_size)
+    app = procrastinate.App(connector=connector)
+
+    # retries cover infrastructure failures and shutdowns; a run's own failure never raises
+    @app.task(name=TASK, queue=QUEUE, pass_context=True,
+              retry=procrastinate.RetryStrategy(max_attempts=settings.runs.max_attempts, wait=1))
+    async def run(context, run_id: str, team_id: str) -> None:
+        await run_job(pool, settings, UUID(run_id), UUID(team_id), context.abort_reason)
+
+    return app
+
+
+async def serve_worker(settings: Settings, concurrency: int, pool: asyncpg.Pool | None = None,
+                       install_signal_handlers: bool = False) -> None:
+    """Take run jobs until cancelled (or a signal, when `install_signal_handlers`)."""
+    own_pool = pool is None
+    if own_pool:
+        pool = await create_pool(settings.database.app, 1, concurrency * 3 + 2)
+    app = queue_app(settings, pool, concurrency + 2)
+    stalled = settings.runs.stalled_after_s
+    try:
+        async with app.open_async():
+            sweeper = asyncio.create_task(sweep(app, stalled))
+            try:
+                await app.run_worker_async(
+                    queues=[QUEUE], concurrency=concurrency, wait=True, listen_notify=True,
+                    install_signal_handlers=install_signal_handlers, shutdown_graceful_timeout=stalled,
+                    update_heartbeat_interval=max(0.2, stalled / 3), stalled_worker_timeout=stalled)
+            finally:
+                sweeper.cancel()
+                with suppress(asyncio.CancelledError):
+                    await sweeper
+    finally:
+        if own_pool:
+            await pool.close()
+
+
+async def sweep(app, stalled_after_s: float) -> None:
+    """Every few seconds, put the jobs of workers that stopped heartbeating back in the queue;
+    the run's attempt fence keeps a worker that was only slow from writing over its successor."""
+    while True:
+        await asyncio.sleep(max(0.2, stalled_after_s / 3))
+        try:
+            for job in await app.job_manager.get_stalled_jobs(queue=QUEUE, seconds_since_heartbeat=stalled_after_s):
+                log.warning("run job %s: its worker stopped; retrying it", job.id)
+                await app.job_manager.retry_job(job)
+        except Exception:  # noqa: BLE001 - a failed sweep is tried again at the next tick
+            log.exception("sweeping stalled run jobs failed")

@@ -1,0 +1,220 @@
+"""The run job: claim the run (a new attempt), run the spec with Postgres checkpoints, stream its
+events, and write the outcome — every write fenced by the attempt, so a worker that stalled and
+was replaced changes nothing.
+
+A retried run (its worker died, or was shut down) resumes from its thread's last checkpoint when
+the dead attempt got past the checkpoint it started from; the LLM calls its finished steps made
+stay in the ledger from the events of that attempt and are not made, nor paid for, again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from contextlib import suppress
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from ..db.tenant import tenant_transaction
+from ..quotas import service as quotas
+from ..settings import Settings
+from ..threads import repository as threads
+from ..runs import repository
+from .checkpoints import latest_checkpoint, team_saver
+from .execute import execute, ledger_json, spec_and_plan
+
+log = logging.getLogger("agent_factory.platform.worker")
+
+
+class LostRun(Exception):
+    """Another attempt holds the run now: this one stops without writing anything."""
+
+
+async def run_job(pool: asyncpg.Pool, settings: Settings, run_id: UUID, team_id: UUID, aborted=None) -> None:
+    """Process one run job (see the module doc); `aborted()` says why the queue cancelled it."""
+    async with tenant_transaction(pool, team_id) as conn:
+        run = await repository.claim(conn, run_id, settings.runs.max_attempts)
+        if run is None:
+            await _give_up_if_stuck(conn, team_id, run_id, settings)
+            return
+        text = await conn.fetchval("SELECT spec_text FROM agent_versions WHERE team_id = $1 AND agent_id = $2 AND version = $3",
+                                   team_id, run["agent_id"], run["version"])
+    attempt = Attempt(pool, settings, dict(run), text)
+    await attempt.run(aborted)
+
+
+class Attempt:
+    """One attempt at a run: its event writer, heartbeat and outcome."""
+
+    def __init__(self, pool: asyncpg.Pool, settings: Settings, run: dict[str, Any], text: str) -> None:
+        self.pool, self.settings, self.run_row, self.text = pool, settings, run, text
+        self.id, self.team, self.number = run["id"], run["team_id"], run["attempt"]
+        self.events: asyncio.Queue[tuple[str, Any] | None] = asyncio.Queue()
+        self.llm: list[dict[str, Any]] = []  # this attempt's model calls so far
+
+    async def run(self, aborted) -> None:
+        thread = str(self.run_row["thread_id"] or self.id)
+        writer = asyncio.create_task(self._write_events())
+        work = asyncio.current_task()
+        beat = asyncio.create_task(self._heartbeat(work))
+        try:
+            async with team_saver(self.settings.database.app, self.team) as saver:
+                inputs = await self._inputs(saver, thread)
+                self.emit("run.start", {"attempt": self.number, "resumed": inputs is None})
+                result = await self._execute(inputs, thread, saver)
+            await self._finish(result)
+        except asyncio.CancelledError:
+            reason = aborted() if aborted else None
+            if reason is not None and getattr(reason, "value", "") == "shutdown":
+                raise  # the queue retries the job on another worker: resumable, nothing written
+            await self._finish_cancelled()
+            raise
+        except LostRun:
+            log.warning("run %s: attempt %s lost the run to a newer attempt; nothing written", self.id, self.number)
+        finally:
+            beat.cancel()
+            self.events.put_nowait(None)
+            with suppress(asyncio.CancelledError):
+                await asyncio.shield(writer)
+
+    async def _inputs(self, saver, thread: str) -> dict[str, Any] | None:
+        """The inputs, or None to resume: a retried attempt whose predecessor checkpointed past
+        the checkpoint the run started from goes on from there."""
+        latest = await latest_checkpoint(saver, thread) or ""
+        base = self.run_row.get("base_checkpoint")
+        if base is None:
+            async with tenant_transaction(self.pool, self.team) as conn:
+                await repository.set_base_checkpoint(conn, self.id, self.number, latest)
+            return self.run_row["input"] or None
+        return None if latest != base else (self.run_row["input"] or None)
+
+    async def _execute(self, inputs, thread: str, saver):
+        options = self.run_row["options"]
+        try:
+            async with asyncio.timeout(self.settings.runs.timeout_s):
+                return await execute(self.text, inputs, thread=thread, saver=saver, tier=options.get("tier"),
+                                     config_path=self.settings.config_path, replay_dir=self.settings.runs.replay_dir,
+                                     on_event=self._on_event)
+        except TimeoutError:
+            return _Timeout(self.settings.runs.timeout_s)
+
+    # ------------------------------------------------------------ events and heartbeat
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        data = _jsonable({k: v for k, v in event.items() if k not in ("event", "spec", "update")})
+        if kind == "llm":
+            self.llm.append(data)
+        # step updates may hold outputs the guards have not passed yet: they never leave the run
+        self.emit(f"step.{kind}" if kind in ("start", "end", "error") else str(kind), data)
+
+    def emit(self, name: str, data: Any) -> None:
+        self.events.put_nowait((name, _jsonable(data)))
+
+    async def _write_events(self) -> None:
+        done = False
+        while not done:
+            batch = [await self.events.get()]
+            while not self.events.empty():
+                batch.append(self.events.get_nowait())
+            done = batch[-1] is None
+            batch = [e for e in batch if e is not None]
+            if batch:
+                async with tenant_transaction(self.pool, self.team) as conn:
+                    await repository.add_events(conn, self.team, self.id, self.number, batch)
+
+    async def _heartbeat(self, work: asyncio.Task) -> None:
+        while True:
+            await asyncio.sleep(self.settings.runs.heartbeat_s)
+            try:
+                async with tenant_transaction(self.pool, self.team) as conn:
+                    still = await repository.heartbeat(conn, self.id, self.number)
+            except (asyncpg.PostgresError, OSError):
+                still = None  # no heartbeat means no authority: stop rather than race the next attempt
+            if still is None or still["cancel_requested"]:
+                work.cancel()
+                return
+
+    # ------------------------------------------------------------ outcome
+
+    async def _finish(self, result) -> None:
+        status = "timeout" if isinstance(result, _Timeout) else ("success" if result.ok else "error")
+        async with tenant_transaction(self.pool, self.team) as conn:
+            earlier = await repository.earlier_ledger(conn, self.id, self.number)
+            ledger = earlier + ledger_json(result)
+            cost = sum((Decimal(a["cost"]) for a in ledger), Decimal(0))
+            values = _values(result, self._outputs())
+            output = _jsonable(result.outputs) if status == "success" else None
+            guards = [g.as_json() for g in result.guards]
+            row = await repository.finish(conn, self.id, self.number, status, output, values, result.error,
+                                          result.error_type, guards, ledger, cost)
+            if row is None:
+                raise LostRun
+            await self._settle(conn, status, values, cost, called=bool(ledger))
+            await repository.add_events(conn, self.team, self.id, self.number, [
+                *([("guards", {"results": guards})] if guards else []),
+                ("run.end", {"status": status, "output": output, "error": result.error, "cost_usd": f"{cost:.6f}"})])
+            await repository.notify_done(conn, self.id)
+
+    async def _finish_cancelled(self) -> None:
+        with suppress(Exception):
+            async with tenant_transaction(self.pool, self.team) as conn:
+                ledger = await repository.earlier_ledger(conn, self.id, self.number) + self.llm
+                row = await repository.finish(conn, self.id, self.number, "interrupted", None, None, "the run was cancelled",
+                                              "Cancelled", [], ledger, sum((Decimal(a["cost"]) for a in ledger), Decimal(0)))
+                if row is not None:
+                    await self._settle(conn, "interrupted", None, row["cost_usd"], called=bool(ledger))
+                    await repository.add_events(conn, self.team, self.id, self.number,
+                                                [("run.end", {"status": "interrupted", "output": None,
+                                                              "error": "the run was cancelled"})])
+                    await repository.notify_done(conn, self.id)
+
+    def _outputs(self) -> tuple[str, ...]:
+        return spec_and_plan(self.text, self.settings.config_path)[1].outputs
+
+    async def _settle(self, conn, status: str, values, cost: Decimal, called: bool) -> None:
+        month = date.fromisoformat(self.run_row["options"]["quota_month"])
+        await quotas.settle(conn, self.team, month, self.run_row["reserved_usd"], cost, called, status == "success")
+        if self.run_row["thread_id"] is not None:
+            thread_status = {"success": "idle", "interrupted": "interrupted"}.get(status, "error")
+            await threads.settle(conn, self.team, self.run_row["thread_id"], thread_status, values)
+
+
+async def _give_up_if_stuck(conn, team_id: UUID, run_id: UUID, settings: Settings) -> None:
+    """A run still `running` after its last attempt died ends as an error, its thread no longer busy."""
+    row = await repository.give_up(conn, run_id, f"the run's worker stopped {settings.runs.max_attempts} times")
+    if row is None:
+        return
+    month = date.fromisoformat(row["options"]["quota_month"])
+    await quotas.settle(conn, team_id, month, row["reserved_usd"], Decimal(0), called_a_model=True, ok=False)
+    if row["thread_id"] is not None:
+        await threads.settle(conn, team_id, row["thread_id"], "error", None)
+    await repository.notify_done(conn, run_id)
+
+
+class _Timeout:
+    """Stands for the result of a run stopped by the time limit."""
+
+    ok = False
+    outputs: dict = {}
+    guards: list = []
+    ledger: list = []
+    state: dict = {}
+
+    def __init__(self, limit: float) -> None:
+        self.error, self.error_type = f"the run took longer than {limit:g} s", "Timeout"
+
+
+def _values(result, outputs: tuple[str, ...]) -> dict[str, Any]:
+    """The state a client may see: no bookkeeping channels, and outputs only once the guards passed."""
+    hidden = set() if result.ok else set(outputs)
+    return _jsonable({k: v for k, v in (result.state or {}).items() if not k.startswith("__") and k not in hidden})
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))

@@ -1,0 +1,143 @@
+"""Hosted runs through the native API: queued, taken by the in-process worker, streamed, cancelled,
+on threads, with their version, ledger and guard results; another team sees none of it."""
+
+from __future__ import annotations
+
+import threading
+
+from conftest import make_team
+from hosted_runs import TWO_STEPS, agent, hosted, hosted_app, runs_settings, script, stub, until  # noqa: F401
+
+
+def _done(client, team, run_id):
+    run = client.get(f"/v1/runs/{run_id}", headers=team.auth).json()
+    return run if run["status"] not in ("pending", "running") else None
+
+
+def test_a_run_with_wait_answers_with_outputs_ledger_and_the_version_it_ran(hosted):
+    team = make_team(hosted, "Acme", "ada@acme.test")
+    created = agent(hosted, team)
+    response = hosted.post(f"/v1/agents/{created['id']}/runs?wait=true", json={"input": {"topic": "tea"}}, headers=team.auth)
+    assert response.status_code == 200, response.text
+    run = response.json()
+    assert (run["status"], run["error"]) == ("success", None)
+    assert run["output"] == {"text": "polished Polish rough tea"}
+    assert (run["version"], run["spec_sha256"], run["attempt"]) == (1, created["spec_sha256"], 1)
+    assert [(a["step"], a["alias"], a["tokens_in"], a["tokens_out"], a["cost"], a["outcome"]) for a in run["ledger"]] == [
+        ("draft", "fast", 10, 5, "0.000020", "ok"), ("polish", "fast", 10, 5, "0.000020", "ok")]
+    assert run["cost_usd"] == "0.000040"
+    assert response.headers["Location"] == f"/v1/runs/{run['id']}"
+    assert response.headers["RateLimit-Limit"] == "1000"
+
+
+def test_a_run_is_accepted_with_202_then_taken_by_the_worker(hosted):
+    team = make_team(hosted, "Acme", "ada@acme.test")
+    created = agent(hosted, team)
+    response = hosted.post(f"/v1/agents/{created['id']}/runs", json={"input": {"topic": "milk"}}, headers=team.auth)
+    assert response.status_code == 202, response.text
+    assert response.json()["status"] in ("pending", "running")
+    run = until(lambda: _done(hosted, team, response.json()["id"]))
+    assert (run["status"], run["output"]) == ("success", {"text": "polished Polish rough milk"})
+
+
+def test_the_event_stream_shows_steps_model_attempts_and_the_end(hosted):
+    team = make_team(hosted, "Acme", "ada@acme.test")
+    created = agent(hosted, team)
+    run = hosted.post(f"/v1/agents/{created['id']}/runs", json={"input": {"topic": "tea"}}, headers=team.auth).json()
+    with hosted.stream("GET", f"/v1/runs/{run['id']}/events", headers=team.auth) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        text = "".join(response.iter_text())
+    frames = [f for f in text.replace("\r\n", "\n").split("\n\n") if f.strip() and not f.startswith(":")]
+    names = [line.split(": ", 1)[1] for f in frames for line in f.splitlines() if line.startswith("event: ")]
+    steps = [n for n in names if n != "llm"]
+    assert steps[0] == "run.start" and steps[-1] == "run.end"
+    assert names.count("llm") == 2
+    assert [n for n in names if n.startswith("step.")][:2] == ["step.start", "step.end"]
+    assert '"status":"success"' in frames[-1] and '"text":"polished Polish rough tea"' in frames[-1]
+    last_id = int(next(line for line in frames[-2].splitlines() if line.startswith("id: "))[4:])
+    with hosted.stream("GET", f"/v1/runs/{run['id']}/events", headers={**team.auth, "Last-Event-ID": str(last_id)}) as again:
+        rest = "".join(again.iter_text())
+    assert [line for line in rest.splitlines() if line.startswith("event: ")] == ["event: run.end"]
+
+
+def test_inputs_that_do_not_fit_are_refused_before_anything_is_queued(hosted):
+    team = make_team(hosted, "Acme", "ada@acme.test")
+    created = agent(hosted, team)
+    response = hosted.post(f"/v1/agents/{created['id']}/runs", json={"input": {"topik": "tea"}}, headers=team.auth)
+    assert response.status_code == 422
+    assert response.json() == {"error": "invalid_request",
+                               "detail": "inputs do not match the spec (missing topic; unknown topik); it takes: topic"}
+    assert hosted.get("/v1/runs", headers=team.auth).json() == []
+
+
+def test_another_team_gets_404_for_the_run_its_events_and_cancel(hosted):
+    acme, globex = make_team(hosted, "Acme", "ada@acme.test"), make_team(hosted, "Globex", "hank@globex.test")
+    created = agent(hosted, acme)
+    run = hosted.post(f"/v1/agents/{created['id']}/runs?wait=true", json={"input": {"topic": "tea"}}, headers=acme.auth).json()
+    for method, path in (("GET", f"/v1/runs/{run['id']}"), ("GET", f"/v1/runs/{run['id']}/events"),
+                         ("POST", f"/v1/runs/{run['id']}/cancel"), ("POST", f"/v1/agents/{created['id']}/runs")):
+        response = hosted.request(method, path, headers=globex.auth, json={"input": {"topic": "x"}} if "agents" in path else None)
+        assert (response.status_code, response.json()["error"]) == (404, "not_found"), f"{method} {path}"
+    assert hosted.get("/v1/runs", headers=globex.auth).json() == []
+
+
+def test_cancelling_a_running_run_interrupts_it_and_keeps_what_it_spent(hosted, script):
+    team = make_team(hosted, "Acme", "ada@acme.test")
+    created = agent(hosted, team)
+    script.hold["polish"] = threading.Event()
+    run = hosted.post(f"/v1/agents/{created['id']}/runs", json={"input": {"topic": "tea"}}, headers=team.auth).json()
+    until(lambda: "polish" in script.seen)
+    response = hosted.post(f"/v1/runs/{run['id']}/cancel", headers=team.auth)
+    assert response.status_code == 202
+    ended = until(lambda: _done(hosted, team, run["id"]))
+    script.hold["polish"].set()
+    assert (ended["status"], ended["error"], ended["output"]) == ("interrupted", "the run was cancelled", None)
+    assert [a["step"] for a in ended["ledger"]] == ["draft"]
+
+
+def test_a_queued_run_cancelled_before_it_starts_never_runs(hosted, script):
+    team = make_team(hosted, "Acme", "ada@acme.test")
+    created = agent(hosted, team)
+    thread = hosted.post("/v1/threads", json={}, headers=team.auth).json()
+    script.hold["draft"] = threading.Event()
+    first = hosted.post(f"/v1/agents/{created['id']}/runs", json={"input": {"topic": "a"}, "thread_id": thread["id"]},
+                        headers=team.auth).json()
+    second = hosted.post(f"/v1/agents/{created['id']}/runs", json={"input": {"topic": "b"}, "thread_id": thread["id"]},
+                         headers=team.auth).json()
+    cancelled = hosted.post(f"/v1/runs/{second['id']}/cancel", headers=team.auth).json()
+    assert cancelled["status"] == "interrupted"
+    script.hold["draft"].set()
+    assert until(lambda: _done(hosted, team, first["id"]))["status"] == "success"
+    assert hosted.get(f"/v1/runs/{second['id']}", headers=team.auth).json()["attempt"] == 0
+    assert hosted.get(f"/v1/threads/{thread['id']}", headers=team.auth).json()["status"] == "idle"
+
+
+def test_runs_on_a_thread_share_its_state(hosted):
+    team = make_team(hosted, "Acme", "ada@acme.test")
+    created = agent(hosted, team)
+    thread = hosted.post("/v1/threads", json={"metadata": {"user": "u1"}}, headers=team.auth)
+    assert thread.status_code == 201
+    thread_id = thread.json()["id"]
+    for topic in ("tea", "coffee"):
+        run = hosted.post(f"/v1/agents/{created['id']}/runs?wait=true",
+                          json={"input": {"topic": topic}, "thread_id": thread_id}, headers=team.auth).json()
+        assert run["status"] == "success", run
+    state = hosted.get(f"/v1/threads/{thread_id}/state", headers=team.auth).json()
+    assert state["status"] == "idle"
+    assert state["values"] == {"topic": "coffee", "rough": "rough coffee", "text": "polished Polish rough coffee"}
+    assert state["checkpoint_id"]
+    again = hosted.post(f"/v1/agents/{created['id']}/runs?wait=true", json={"thread_id": thread_id}, headers=team.auth).json()
+    assert (again["status"], again["output"]) == ("success", {"text": "polished Polish rough coffee"})
+
+
+def test_a_run_of_a_replaced_version_keeps_its_version(hosted, script):
+    team = make_team(hosted, "Acme", "ada@acme.test")
+    created = agent(hosted, team)
+    script.hold["draft"] = threading.Event()
+    run = hosted.post(f"/v1/agents/{created['id']}/runs", json={"input": {"topic": "tea"}}, headers=team.auth).json()
+    replaced = hosted.put(f"/v1/agents/{created['id']}", json={"spec": TWO_STEPS.replace("Drafts, then", "Drafts and")},
+                          headers=team.auth).json()
+    assert replaced["version"] == 2
+    script.hold["draft"].set()
+    ended = until(lambda: _done(hosted, team, run["id"]))
+    assert (ended["status"], ended["version"], ended["spec_sha256"]) == ("success", 1, created["spec_sha256"])

@@ -1,0 +1,83 @@
+"""Quotas hold under concurrency: the monthly run quota and the spend ceiling are reserved
+atomically before a run is queued; rate limits answer 429 with their headers."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from decimal import Decimal
+
+import httpx
+from fastapi.testclient import TestClient
+
+from agent_factory.platform.app import create_app
+from agent_factory.platform.settings import RunSettings
+from conftest import empty, make_team
+from hosted_runs import agent, hosted, hosted_app, owner_sql, runs_settings, script, stub, until  # noqa: F401
+
+
+def _concurrently(client: TestClient, requests: list[tuple[str, str, dict]]) -> list[httpx.Response]:
+    """Send the requests at once to the app, on its own event loop."""
+
+    async def send_all():
+        transport = httpx.ASGITransport(app=client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            return await asyncio.gather(*(http.request(m, url, **kw) for m, url, kw in requests))
+
+    return client.portal.call(send_all)
+
+
+def test_fifty_concurrent_runs_against_a_quota_of_five_accept_exactly_five(hosted, database):
+    team = make_team(hosted, "Acme", "ada@acme.test")
+    created = agent(hosted, team)
+    owner_sql(database, "INSERT INTO team_limits (team_id, runs_per_month) VALUES (%s, 5)", team.id)
+    request = ("POST", f"/v1/agents/{created['id']}/runs", {"json": {"input": {"topic": "tea"}}, "headers": team.auth})
+    responses = _concurrently(hosted, [request] * 50)
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [202] * 5 + [402] * 45
+    refused = next(r for r in responses if r.status_code == 402)
+    assert refused.json() == {"error": "quota_exceeded", "detail": "the team used its 5 runs for this month (plan `free`)"}
+    assert owner_sql(database, "SELECT runs FROM team_usage WHERE team_id = %s", team.id) == [(5,)]
+    assert len(hosted.get("/v1/runs", headers=team.auth).json()) == 5
+
+
+def test_concurrent_runs_never_hold_more_than_the_spend_ceiling(hosted, database):
+    team = make_team(hosted, "Acme", "ada@acme.test")
+    created = agent(hosted, team)
+    worst = owner_sql(database, "SELECT cost_usd_max FROM agent_versions WHERE agent_id = %s", created["id"])[0][0]
+    owner_sql(database, "INSERT INTO team_limits (team_id, spend_ceiling_usd) VALUES (%s, %s)", team.id, worst * 3)
+    request = ("POST", f"/v1/agents/{created['id']}/runs", {"json": {"input": {"topic": "tea"}}, "headers": team.auth})
+    responses = _concurrently(hosted, [request] * 12)
+    assert sorted(r.status_code for r in responses) == [202] * 3 + [402] * 9
+    until(lambda: all(r["status"] == "success" for r in hosted.get("/v1/runs", headers=team.auth).json()))
+    (reserved, spent), = owner_sql(database, "SELECT spend_reserved_usd, spend_usd FROM team_usage WHERE team_id = %s", team.id)
+    assert (reserved, spent) == (Decimal(0), Decimal("0.000120"))  # three runs of two calls at $0.00002
+    assert spent <= worst * 3
+
+
+def test_a_run_that_fails_before_any_model_call_gives_its_run_back(hosted, database, script):
+    team = make_team(hosted, "Acme", "ada@acme.test")
+    created = agent(hosted, team)
+    thread = hosted.post("/v1/threads", json={}, headers=team.auth).json()
+    # resuming a thread that never ran fails at once, before any model call
+    run = hosted.post(f"/v1/agents/{created['id']}/runs?wait=true", json={"thread_id": thread["id"]}, headers=team.auth).json()
+    assert (run["status"], run["ledger"]) == ("error", [])
+    assert owner_sql(database, "SELECT runs FROM team_usage WHERE team_id = %s", team.id) == [(0,)]
+    assert hosted.get(f"/v1/threads/{thread['id']}", headers=team.auth).json()["status"] == "error"
+
+
+def test_past_the_rate_limit_runs_get_429_with_retry_after_and_ratelimit_headers(runs_settings, database):
+    settings = replace(runs_settings, runs=RunSettings(rate_limits={"free": "3/minute"}))
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        empty(database.owner)
+        team = make_team(client, "Acme", "ada@acme.test")
+        created = agent(client, team)
+        answers = [client.post(f"/v1/agents/{created['id']}/runs", json={"input": {"topic": "t"}}, headers=team.auth)
+                   for _ in range(4)]
+    assert [a.status_code for a in answers] == [202, 202, 202, 429]
+    assert [a.headers["RateLimit-Remaining"] for a in answers] == ["2", "1", "0", "0"]
+    refused = answers[-1]
+    assert refused.json()["error"] == "rate_limited"
+    assert refused.json()["detail"].startswith("rate limit of the `free` plan reached (3 runs per 60 s); retry in ")
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert refused.headers["RateLimit-Limit"] == "3" and refused.headers["RateLimit-Policy"] == "3;w=60"
