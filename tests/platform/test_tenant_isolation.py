@@ -29,7 +29,7 @@ def populated(client, two_teams, market_research):
         run = client.post(f"/v1/agents/{agent['id']}/runs", json={"input": {"query": "q"}, "thread_id": thread["id"]},
                           headers=team.auth).json()
         resources[team.id] = {"agent_id": agent["id"], "key_id": key["id"], "user_id": member["user_id"], "version": "1",
-                              "thread_id": thread["id"], "run_id": run["id"]}
+                              "thread_id": thread["id"], "run_id": run["id"], "assistant_id": agent["id"]}
     return resources
 
 
@@ -40,7 +40,9 @@ def operations(client):
 
 
 BODIES = {("PATCH", "/v1/members/{user_id}"): {"json": {"role": "admin"}},
-          ("POST", "/v1/agents/{agent_id}/runs"): {"json": {"input": {"query": "q"}}}}
+          ("POST", "/v1/agents/{agent_id}/runs"): {"json": {"input": {"query": "q"}}},
+          **{("POST", f"/threads/{{thread_id}}/runs{tail}"): {"json": {"assistant_id": "market_research_agent"}}
+             for tail in ("", "/wait", "/stream")}}
 
 
 def _body(method: str, path: str, spec: str) -> dict:

@@ -103,6 +103,15 @@ async def get(pool: asyncpg.Pool, principal: Principal, run_id: UUID, thread_id:
     return dict(row)
 
 
+async def on_thread(pool: asyncpg.Pool, principal: Principal, thread_id: UUID, limit: int, offset: int,
+                    status: str | None) -> list[dict[str, Any]]:
+    """The thread's runs, newest first (404 for a thread of another team)."""
+    async with tenant_transaction(pool, principal.team_id, principal.user_id) as conn:
+        if await threads.get(conn, principal.team_id, thread_id) is None:
+            raise NotFound("no such thread")
+        return [dict(r) for r in await repository.on_thread(conn, principal.team_id, thread_id, limit, offset, status)]
+
+
 async def recent(pool: asyncpg.Pool, principal: Principal, limit: int) -> list[dict[str, Any]]:
     async with tenant_transaction(pool, principal.team_id, principal.user_id) as conn:
         return [dict(r) for r in await repository.page(conn, principal.team_id, limit)]

@@ -1,0 +1,259 @@
+"""The LangGraph Agent Server API at the app's root, for the MIT `langgraph-sdk` client,
+`RemoteGraph` and Studio-style tools: assistants, threads, runs (create, wait, stream, join,
+cancel) and `/info`. Same credentials (`x-api-key`), same tenants and RLS as `/v1`.
+
+Thread ids are minted by this server; a run on a thread this team does not have is 404 (also with
+`if_not_exists: create`: create the thread first with `POST /threads`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse, Response
+from sse_starlette import EventSourceResponse
+
+from ... import __version__
+from ..auth import Principal
+from ..errors import Conflict, NotFound, error_responses
+from ..runs import events
+from ..runs import service as runs
+from ..runs.access import caller
+from ..threads import service as threads
+from ..worker.execute import spec_and_plan
+from . import service, stream
+from .schemas import AssistantSearch, RunCreate, ThreadCreate, ThreadSearch
+
+router = APIRouter(tags=["langgraph"], responses=error_responses(401, 403, 404, 422))
+info_router = APIRouter(tags=["langgraph"])
+WAIT_S = 300.0
+
+
+@info_router.get("/info")
+async def info() -> dict[str, Any]:
+    """What this server is and which parts of the Agent Server API it offers (no credential needed)."""
+    return {"name": "agent-factory", "version": __version__, "status": "ok",
+            "flags": {"assistants": True, "crons": False, "langsmith": False}}
+
+
+# ---------------------------------------------------------------- assistants
+
+
+@router.post("/assistants/search")
+async def search_assistants(body: AssistantSearch, request: Request, principal: Principal = caller("agents:read")) -> list:
+    """The team's agents as assistants, filtered by graph id or name."""
+    found = [service.assistant(a) for a in await service.agents_of(request.app.state.pool, principal)]
+    found = [a for a in found if body.graph_id in (None, a["graph_id"]) and body.name in (None, a["name"])]
+    return found[body.offset:body.offset + body.limit]
+
+
+@router.get("/assistants/{assistant_id}")
+async def get_assistant(assistant_id: str, request: Request, principal: Principal = caller("agents:read")) -> dict:
+    """One assistant, by its id or its graph id."""
+    return service.assistant(await service.resolve(request.app.state.pool, principal, assistant_id))
+
+
+@router.get("/assistants/{assistant_id}/schemas")
+async def assistant_schemas(assistant_id: str, request: Request, principal: Principal = caller("agents:read")) -> dict:
+    """Input, output and state JSON schemas, from the spec's declared fields."""
+    return service.schemas(await service.resolve(request.app.state.pool, principal, assistant_id))
+
+
+@router.get("/assistants/{assistant_id}/graph")
+async def assistant_graph(assistant_id: str, request: Request, xray: bool | int = Query(False),
+                          principal: Principal = caller("agents:read")) -> dict:
+    """The graph's nodes and edges."""
+    pool = request.app.state.pool
+    agent = await service.resolve(pool, principal, assistant_id)
+    text = await service.spec_text(pool, principal, agent)
+    _, plan = await asyncio.to_thread(spec_and_plan, text, request.app.state.settings.config_path)
+    return service.graph(plan)
+
+
+# ---------------------------------------------------------------- threads
+
+
+def _thread_id(value: str) -> UUID:
+    found = service.as_uuid(value)
+    if found is None:
+        raise NotFound(service.NOT_FOUND)
+    return found
+
+
+@router.post("/threads")
+async def create_thread(body: ThreadCreate, request: Request, principal: Principal = caller("runs:write")) -> dict:
+    """A new thread. A `thread_id` is accepted only for a thread of this team that exists
+    (`if_exists: do_nothing` returns it); new ids are always minted here."""
+    pool = request.app.state.pool
+    if body.thread_id is not None:
+        existing = await threads.get(pool, principal, _thread_id(body.thread_id))
+        if body.if_exists == "raise":
+            raise Conflict(f"thread {body.thread_id} already exists")
+        return service.thread(existing)
+    return service.thread(await threads.create(pool, principal, body.metadata or {}))
+
+
+@router.get("/threads/{thread_id}")
+async def get_thread(thread_id: str, request: Request, principal: Principal = caller("agents:read")) -> dict:
+    return service.thread(await threads.get(request.app.state.pool, principal, _thread_id(thread_id)))
+
+
+@router.delete("/threads/{thread_id}", status_code=204)
+async def delete_thread(thread_id: str, request: Request, principal: Principal = caller("runs:write")) -> Response:
+    """Delete the thread, its runs and its checkpoints."""
+    await threads.delete(request.app.state.pool, principal, _thread_id(thread_id))
+    return Response(status_code=204)
+
+
+@router.post("/threads/search")
+async def search_threads(body: ThreadSearch, request: Request, principal: Principal = caller("agents:read")) -> list:
+    found = await threads.search(request.app.state.pool, principal, body.metadata or {}, body.status, body.limit, body.offset)
+    return [service.thread(t) for t in found]
+
+
+@router.get("/threads/{thread_id}/state")
+async def thread_state(thread_id: str, request: Request, principal: Principal = caller("agents:read")) -> dict:
+    """The thread's values after its last run, at its newest checkpoint."""
+    return service.state(*await threads.state(request.app.state.pool, principal, _thread_id(thread_id)))
+
+
+@router.post("/threads/{thread_id}/state/checkpoint")
+async def thread_state_at(thread_id: str, request: Request, principal: Principal = caller("agents:read")) -> dict:
+    """As `GET …/state`: the body's checkpoint (and its thread id) is never read."""
+    return service.state(*await threads.state(request.app.state.pool, principal, _thread_id(thread_id)))
+
+
+@router.post("/threads/{thread_id}/history")
+async def thread_history(thread_id: str, request: Request, principal: Principal = caller("agents:read")) -> list:
+    """The thread's states, newest first (its values are kept for the newest only)."""
+    return [service.state(*await threads.state(request.app.state.pool, principal, _thread_id(thread_id)))]
+
+
+# ---------------------------------------------------------------- runs
+
+
+async def _start(request: Request, principal: Principal, body: RunCreate, thread_id: UUID | None) -> dict[str, Any]:
+    service.unsupported(body)
+    app = request.app
+    if thread_id is not None:
+        await threads.get(app.state.pool, principal, thread_id)  # 404 before anything else
+    agent = await service.resolve(app.state.pool, principal, body.assistant_id)
+    new = runs.NewRun(agent["id"], body.input or None, thread_id, body.multitask_strategy,
+                      options={"stream_mode": body.modes()}, metadata=body.metadata or {})
+    run, _ = await runs.create(app.state.pool, principal, app.state.settings, new, app.state.rate_limiter)
+    return run
+
+
+async def _waited(request: Request, principal: Principal, run: dict[str, Any]) -> JSONResponse:
+    ended = await runs.wait(request.app.state.pool, principal, run["id"], WAIT_S)
+    headers = stream.links(run)
+    if "Location" in headers:
+        headers["Location"] = headers["Content-Location"] + "/join"
+    return JSONResponse(service.final_values(ended), headers=headers)
+
+
+def _streamed(request: Request, principal: Principal, run: dict[str, Any], modes: list[str], after: int = 0,
+              cancel_on_disconnect: bool = False) -> EventSourceResponse:
+    pool = request.app.state.pool
+
+    async def on_close(_message) -> None:
+        if cancel_on_disconnect:
+            await runs.cancel(pool, principal, run["id"])
+
+    return EventSourceResponse(stream.frames(pool, principal, run, modes, after), headers=stream.links(run), ping=5,
+                               ping_message_factory=events.heartbeat, client_close_handler_callable=on_close)
+
+
+@router.post("/threads/{thread_id}/runs")
+async def create_run(thread_id: str, body: RunCreate, request: Request, principal: Principal = caller("runs:write")) -> JSONResponse:
+    """Queue a run on the thread (after the runs already on it, by default)."""
+    run = await _start(request, principal, body, _thread_id(thread_id))
+    return JSONResponse(service.run(run), headers={"Content-Location": stream.links(run)["Content-Location"]})
+
+
+@router.post("/threads/{thread_id}/runs/wait")
+async def wait_run(thread_id: str, body: RunCreate, request: Request, principal: Principal = caller("runs:write")) -> JSONResponse:
+    """Run on the thread and answer with the final state (`__error__` when the run failed)."""
+    return await _waited(request, principal, await _start(request, principal, body, _thread_id(thread_id)))
+
+
+@router.post("/threads/{thread_id}/runs/stream", response_class=EventSourceResponse)
+async def stream_run(thread_id: str, body: RunCreate, request: Request, principal: Principal = caller("runs:write")):
+    """Run on the thread and stream its events (SSE). Leaving the stream does not stop the run
+    unless `on_disconnect` is `cancel`."""
+    run = await _start(request, principal, body, _thread_id(thread_id))
+    return _streamed(request, principal, run, body.modes(), cancel_on_disconnect=body.on_disconnect == "cancel")
+
+
+@router.post("/runs")
+async def create_stateless_run(body: RunCreate, request: Request, principal: Principal = caller("runs:write")) -> JSONResponse:
+    """Queue a run without a thread."""
+    run = await _start(request, principal, body, None)
+    return JSONResponse(service.run(run), headers=stream.links(run))
+
+
+@router.post("/runs/wait")
+async def wait_stateless_run(body: RunCreate, request: Request, principal: Principal = caller("runs:write")) -> JSONResponse:
+    """Run without a thread and answer with the final state."""
+    return await _waited(request, principal, await _start(request, principal, body, None))
+
+
+@router.post("/runs/stream", response_class=EventSourceResponse)
+async def stream_stateless_run(body: RunCreate, request: Request, principal: Principal = caller("runs:write")):
+    """Run without a thread and stream its events (SSE)."""
+    run = await _start(request, principal, body, None)
+    return _streamed(request, principal, run, body.modes(), cancel_on_disconnect=body.on_disconnect == "cancel")
+
+
+@router.get("/threads/{thread_id}/runs")
+async def list_runs(thread_id: str, request: Request, limit: int = Query(10, ge=1, le=1000), offset: int = Query(0, ge=0),
+                    status: str | None = Query(None, max_length=20), principal: Principal = caller("agents:read")) -> list:
+    """The thread's runs, newest first."""
+    pool = request.app.state.pool
+    found = await runs.on_thread(pool, principal, _thread_id(thread_id), limit, offset, status or None)
+    return [service.run(r) for r in found]
+
+
+async def _run_on(request: Request, principal: Principal, thread_id: str, run_id: str) -> dict[str, Any]:
+    """The run, only when it is on that thread of this team."""
+    found = service.as_uuid(run_id)
+    if found is None:
+        raise NotFound("no such run")
+    return await runs.get(request.app.state.pool, principal, found, _thread_id(thread_id))
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}")
+async def get_run(thread_id: str, run_id: str, request: Request, principal: Principal = caller("agents:read")) -> dict:
+    return service.run(await _run_on(request, principal, thread_id, run_id))
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}/join")
+async def join_run(thread_id: str, run_id: str, request: Request, principal: Principal = caller("agents:read")) -> JSONResponse:
+    """Wait for the run and answer with the final state, like `…/runs/wait`."""
+    return await _waited(request, principal, await _run_on(request, principal, thread_id, run_id))
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}/stream", response_class=EventSourceResponse)
+async def join_stream(thread_id: str, run_id: str, request: Request, cancel_on_disconnect: bool = Query(False),
+                      stream_mode: list[str] | None = Query(None),
+                      last_event_id: str | None = Header(None, alias="Last-Event-ID"),
+                      principal: Principal = caller("agents:read")):
+    """Rejoin the run's stream, after `Last-Event-ID` when given."""
+    run = await _run_on(request, principal, thread_id, run_id)
+    modes = [m for m in (stream_mode or []) if m] or run["options"].get("stream_mode") or ["values"]
+    return _streamed(request, principal, run, modes, events.last_event_id(last_event_id, None), cancel_on_disconnect)
+
+
+@router.post("/threads/{thread_id}/runs/{run_id}/cancel", status_code=202)
+async def cancel_run(thread_id: str, run_id: str, request: Request, wait: bool | int = Query(False),
+                     action: str = Query("interrupt", pattern="^(interrupt|rollback)$"),
+                     principal: Principal = caller("runs:write")) -> JSONResponse:
+    """Cancel the run (`action=interrupt`: its checkpoints stay)."""
+    run = await _run_on(request, principal, thread_id, run_id)
+    ended = await runs.cancel(request.app.state.pool, principal, run["id"], run["thread_id"])
+    if wait:
+        ended = await runs.wait(request.app.state.pool, principal, run["id"], WAIT_S)
+    return JSONResponse(service.run(ended), status_code=202)

@@ -1,0 +1,69 @@
+"""Request bodies of the LangGraph-compatible API, as the `langgraph-sdk` client sends them.
+
+The client keeps adding keys, so unknown keys are ignored; values this server does not support are
+refused with 422. Identity never comes from a body: `config.configurable`, `checkpoint` and their
+`thread_id`s are not read at all (the thread is the one in the path, minted by this server).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from ..runs.schemas import Json, storable_json
+
+StreamMode = Literal["values", "updates", "messages-tuple", "messages", "custom", "events", "debug", "tasks",
+                     "checkpoints"]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class AssistantSearch(_Body):
+    graph_id: str | None = Field(None, max_length=200)
+    name: str | None = Field(None, max_length=200)
+    metadata: Json | None = None
+    limit: int = Field(10, ge=1, le=1000, strict=True)
+    offset: int = Field(0, ge=0, strict=True)
+
+
+class ThreadCreate(_Body):
+    thread_id: str | None = Field(None, max_length=200)
+    metadata: Json | None = None
+    if_exists: Literal["raise", "do_nothing"] = "raise"
+
+
+class ThreadSearch(_Body):
+    metadata: Json | None = None
+    status: Literal["idle", "busy", "interrupted", "error"] | None = None
+    limit: int = Field(10, ge=1, le=1000, strict=True)
+    offset: int = Field(0, ge=0, strict=True)
+
+
+class RunCreate(_Body):
+    """A run: `assistant_id` is an assistant id or a graph id; `input` the agent's inputs."""
+
+    assistant_id: str = Field(min_length=1, max_length=200)
+    input: Annotated[Any, AfterValidator(storable_json)] = None
+    command: Json | None = None
+    metadata: Json | None = None
+    stream_mode: StreamMode | list[StreamMode] = "values"
+    multitask_strategy: Literal["reject", "enqueue", "interrupt", "rollback"] = "enqueue"
+    if_not_exists: Literal["create", "reject"] = "reject"
+    on_disconnect: Literal["cancel", "continue"] = "continue"
+    interrupt_before: Any = None
+    interrupt_after: Any = None
+    webhook: str | None = None
+
+    def modes(self) -> list[str]:
+        return [self.stream_mode] if isinstance(self.stream_mode, str) else list(self.stream_mode)
+
+
+class StateQuery(_Body):
+    subgraphs: bool = False
+
+
+class HistoryQuery(_Body):
+    limit: int = Field(10, ge=1, le=1000, strict=True)

@@ -1,0 +1,135 @@
+"""LangGraph's own client (`langgraph_sdk`) and `RemoteGraph` against the app served by uvicorn on
+127.0.0.1, with the stub LLM: assistants, threads, streamed and waited runs, state; a second
+team's key gets 404 for every id of the first team; no key gets 401 on every route."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import httpx
+import pytest
+from langgraph_sdk import get_sync_client
+from langgraph_sdk.errors import NotFoundError
+
+from agent_factory.platform.app import create_app
+from agent_factory.platform.settings import RunSettings
+from conftest import LiveServer, make_team
+from hosted_runs import agent, runs_settings, script, settle, stub  # noqa: F401
+
+
+@pytest.fixture(scope="session")
+def live(runs_settings) -> Iterator[LiveServer]:
+    settings = replace(runs_settings, runs=replace(runs_settings.runs, worker_concurrency=2))
+    with LiveServer(create_app(settings)) as server:
+        yield server
+
+
+@pytest.fixture
+def team_agent(client, live, script, database):
+    """A team with the two-step agent (on the platform's test client), and the live server."""
+    script.reset()
+    team = make_team(client, "Acme", "ada@acme.test")
+    yield team, agent(client, team)
+    settle(database, script)
+
+
+def test_the_client_lists_assistants_streams_a_run_on_a_thread_and_reads_its_state(live, team_agent):
+    team, created = team_agent
+    lg = get_sync_client(url=live.url, api_key=team.key)
+    assistants = lg.assistants.search()
+    assert [(a["assistant_id"], a["graph_id"], a["version"]) for a in assistants] == [(created["id"], "two_steps", 1)]
+    schemas = lg.assistants.get_schemas("two_steps")
+    assert schemas["input_schema"]["required"] == ["topic"]
+    assert list(schemas["output_schema"]["properties"]) == ["text"]
+    graph = lg.assistants.get_graph(created["id"])
+    assert ("draft", "polish") in {(e["source"], e["target"]) for e in graph["edges"]}
+    thread = lg.threads.create(metadata={"user": "u1"})
+    parts = list(lg.runs.stream(thread["thread_id"], "two_steps", input={"topic": "tea"}, stream_mode=["values", "updates"]))
+    assert [p.event for p in parts] == ["metadata", "updates", "updates", "values"]
+    assert parts[0].data["thread_id"] == thread["thread_id"]
+    assert [list(p.data) for p in parts[1:3]] == [["draft"], ["polish"]]
+    assert parts[-1].data == {"topic": "tea", "rough": "rough tea", "text": "polished Polish rough tea"}
+    state = lg.threads.get_state(thread["thread_id"])
+    assert state["values"] == parts[-1].data and state["checkpoint"]["checkpoint_id"]
+    assert lg.threads.get(thread["thread_id"])["status"] == "idle"
+    runs = lg.runs.list(thread["thread_id"])
+    assert [(r["status"], r["assistant_id"]) for r in runs] == [("success", created["id"])]
+
+
+def test_wait_join_and_thread_less_runs_answer_the_final_values(live, team_agent):
+    team, _ = team_agent
+    lg = get_sync_client(url=live.url, api_key=team.key)
+    assert lg.runs.wait(None, "two_steps", input={"topic": "milk"}) == {
+        "topic": "milk", "rough": "rough milk", "text": "polished Polish rough milk"}
+    thread = lg.threads.create()
+    run = lg.runs.create(thread["thread_id"], "two_steps", input={"topic": "jam"})
+    assert run["status"] in ("pending", "running")
+    assert lg.runs.join(thread["thread_id"], run["run_id"])["text"] == "polished Polish rough jam"
+    assert lg.runs.get(thread["thread_id"], run["run_id"])["status"] == "success"
+
+
+def test_a_failed_run_reaches_the_client_as_an_error(live, team_agent, script):
+    team, _ = team_agent
+    script.fail.add("polish")
+    lg = get_sync_client(url=live.url, api_key=team.key)
+    with pytest.raises(Exception) as raised:
+        lg.runs.wait(None, "two_steps", input={"topic": "tea"})
+    assert str(raised.value) == ("AllModelsFailed: step 'polish': all models failed (1 attempts)\n"
+                                 "  - fast (openai/fast-model): error: litellm.InternalServerError: InternalServerError: "
+                                 "OpenAIException - polish is down")
+
+
+def test_remote_graph_invokes_the_hosted_agent(live, team_agent):
+    from langgraph.pregel.remote import RemoteGraph
+
+    team, _ = team_agent
+    remote = RemoteGraph("two_steps", url=live.url, api_key=team.key)
+    assert remote.invoke({"topic": "tea"}) == {"topic": "tea", "rough": "rough tea", "text": "polished Polish rough tea"}
+
+
+def test_a_second_teams_key_gets_404_for_every_id_of_the_first(live, team_agent, client):
+    team, created = team_agent
+    mine = get_sync_client(url=live.url, api_key=team.key)
+    thread = mine.threads.create()
+    run = mine.runs.create(thread["thread_id"], created["id"], input={"topic": "tea"})
+    mine.runs.join(thread["thread_id"], run["run_id"])
+    other_key = make_team(client, "Globex", "hank@globex.test").key
+    other = get_sync_client(url=live.url, api_key=other_key)
+    tid, rid, aid = thread["thread_id"], run["run_id"], created["id"]
+    typed = [lambda: other.assistants.get(aid), lambda: other.assistants.get("two_steps"),
+             lambda: other.assistants.get_schemas(aid), lambda: other.assistants.get_graph(aid),
+             lambda: other.threads.get(tid), lambda: other.threads.get_state(tid), lambda: other.threads.get_history(tid),
+             lambda: other.runs.get(tid, rid), lambda: other.runs.list(tid), lambda: other.threads.delete(tid),
+             lambda: other.runs.create(tid, "two_steps", input={"topic": "x"}),
+             lambda: list(other.runs.stream(tid, aid, input={"topic": "x"})),
+             lambda: list(other.runs.join_stream(tid, rid)),
+             lambda: other.runs.create(None, aid, input={"topic": "x"})]
+    for call in typed:
+        with pytest.raises(NotFoundError):
+            call()
+    for call in (lambda: other.runs.join(tid, rid), lambda: other.runs.wait(tid, aid, input={"topic": "x"})):
+        with pytest.raises(httpx.HTTPStatusError) as raised:
+            call()
+        assert raised.value.response.status_code == 404
+    # the client ignores the answer of cancel: ask over HTTP
+    cancel = httpx.post(f"{live.url}/threads/{tid}/runs/{rid}/cancel", headers={"x-api-key": other_key})
+    assert (cancel.status_code, cancel.json()["error"]) == (404, "not_found")
+    assert other.assistants.search() == [] and other.threads.search() == []
+    assert mine.threads.get(tid)["status"] == "idle"
+
+
+def test_every_route_without_a_key_answers_401(live):
+    paths = httpx.get(f"{live.url}/openapi.json").json()["paths"]
+    open_routes = {"/info", "/health", "/ready", "/v1/sessions", "/openapi.json"}
+    checked = 0
+    for path, methods in paths.items():
+        if path in open_routes:
+            continue
+        for method in methods:
+            url = live.url + path.replace("{", "").replace("}", "")
+            response = httpx.request(method.upper(), url, json={"assistant_id": "x"})
+            assert response.status_code == 401, f"{method.upper()} {path}: {response.status_code} {response.text}"
+            checked += 1
+    assert checked >= 40
+    assert httpx.get(f"{live.url}/info").json()["flags"] == {"assistants": True, "crons": False, "langsmith": False}
