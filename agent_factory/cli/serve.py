@@ -16,14 +16,21 @@ from .database import data_dir_option, database_errors
 @data_dir_option
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), default=None,
               help="The operator's agent-factory.toml (models and prices for cost estimates).")
-def serve(host: str, port: int, data_dir: str | None, config_path: str | None) -> None:
+@click.option("--no-worker", is_flag=True, help="Only queue runs; `agent-factory worker` processes take them.")
+@click.option("--worker-concurrency", default=2, show_default=True, type=click.IntRange(1, 256),
+              help="Runs the in-process worker takes at the same time.")
+@click.option("--replay", "replay_dir", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Serve every model call of hosted runs from the cassettes in this folder (offline demos).")
+def serve(host: str, port: int, data_dir: str | None, config_path: str | None, no_worker: bool,
+          worker_concurrency: int, replay_dir: str | None) -> None:
     """Run the hosted API (teams, keys, agents from specs) until Ctrl-C.
 
     \b
     The database is DATABASE_URL when set (the owner role, which migrates; the API connects as
     the role agent_factory_app, or DATABASE_APP_URL). Without it, a private PostgreSQL 18 starts
     in the data dir (default: the user's data folder) and stops when serve exits.
-    Migrations are applied at start. On an empty database a team `default` and an admin key are
+    Hosted runs are taken by a worker inside this process unless --no-worker; start more with
+    `agent-factory worker` against the same database. Migrations are applied at start. On an empty database a team `default` and an admin key are
     created and the key is printed once; add teams with `agent-factory admin create-team`.
     See docs/operations.md and docs/api.md.
     """
@@ -32,4 +39,5 @@ def serve(host: str, port: int, data_dir: str | None, config_path: str | None) -
     from agent_factory.platform.admin import serve as run
 
     with database_errors():
-        run(host, port, Path(data_dir) if data_dir else None, Path(config_path) if config_path else None, click.echo)
+        run(host, port, Path(data_dir) if data_dir else None, Path(config_path) if config_path else None, click.echo,
+            worker_concurrency=0 if no_worker else worker_concurrency, replay_dir=Path(replay_dir) if replay_dir else None)

@@ -18,7 +18,7 @@ from .db.connect import DatabaseUrls, default_data_dir, open_database
 from .db.migrate import upgrade
 from .db.pool import create_pool
 from .errors import PlatformError
-from .settings import Settings
+from .settings import RunSettings, Settings
 
 BOOTSTRAP_TEAM = "default"
 BOOTSTRAP_OWNER = "admin@localhost"
@@ -53,9 +53,11 @@ def has_teams(urls: DatabaseUrls) -> bool:
         return conn.execute("SELECT EXISTS (SELECT 1 FROM teams)").fetchone()[0]
 
 
-def serve(host: str, port: int, data_dir: Path | None, config_path: Path | None, echo: Callable[[str], None]) -> None:
+def serve(host: str, port: int, data_dir: Path | None, config_path: Path | None, echo: Callable[[str], None],
+          worker_concurrency: int = 1, replay_dir: Path | None = None) -> None:
     """Open the database (starting the embedded one if needed), migrate, bootstrap an empty
-    database with a team and an admin key (printed once), and run the API until interrupted."""
+    database with a team and an admin key (printed once), and run the API until interrupted,
+    with an in-process worker taking `worker_concurrency` runs at a time (0: none)."""
     import uvicorn
 
     from .app import create_app
@@ -63,7 +65,8 @@ def serve(host: str, port: int, data_dir: Path | None, config_path: Path | None,
     sock = listen(host, port)  # before the database starts: a taken port is reported at once
     with open_database(data_dir) as urls:
         applied = upgrade(urls.owner)
-        settings = Settings(database=urls, config_path=config_path)
+        settings = Settings(database=urls, config_path=config_path,
+                            runs=RunSettings(worker_concurrency=worker_concurrency, replay_dir=replay_dir))
         echo(f"Agent Factory API on http://{_host(host)}:{port}  (OpenAPI: http://{_host(host)}:{port}/docs)")
         if urls.embedded:
             echo(f"data dir: {(data_dir or default_data_dir()).expanduser().resolve()} (embedded PostgreSQL)")

@@ -79,8 +79,16 @@ def running(settings) -> Iterator[TestClient]:
 
 
 def empty(owner_url: str) -> None:
-    with psycopg.connect(owner_url, autocommit=True) as conn:
-        conn.execute(f"TRUNCATE {TABLES} CASCADE")
+    # a worker may still be writing a run of the previous test: TRUNCATE can then deadlock with it
+    for attempt in range(10):
+        try:
+            with psycopg.connect(owner_url, autocommit=True) as conn:
+                conn.execute(f"TRUNCATE {TABLES} CASCADE")
+            return
+        except psycopg.errors.DeadlockDetected:
+            if attempt == 9:
+                raise
+            time.sleep(0.2)
 
 
 @pytest.fixture
@@ -151,3 +159,8 @@ def live_server(settings) -> Iterator[LiveServer]:
     """The app served over HTTP (for schemathesis and the documented curl commands)."""
     with LiveServer(create_app(settings)) as server:
         yield server
+
+
+# the hosted-runs fixtures, registered once for the folder: a module importing them would get its
+# own session instances (a second stub model, a second worker with another configuration)
+from hosted_runs import hosted, hosted_app, runs_settings, script, stub  # noqa: E402, F401

@@ -109,7 +109,7 @@ def runs_settings(settings, stub, tmp_path_factory):
     path = tmp_path_factory.mktemp("runs") / "agent-factory.toml"
     path.write_text(config_text(stub), encoding="utf-8")
     return replace(settings, config_path=path,
-                   runs=RunSettings(worker_concurrency=2, heartbeat_s=0.3, stalled_after_s=3.0,
+                   runs=RunSettings(worker_concurrency=2, heartbeat_s=0.3, stalled_after_s=20.0,
                                     rate_limits={"free": "1000/minute", "pro": "1000/minute", "enterprise": "1000/minute"}))
 
 
@@ -158,3 +158,9 @@ def owner_sql(database, sql: str, *params):
     with psycopg.connect(database.owner, autocommit=True) as conn:
         cursor = conn.execute(sql, params)
         return cursor.fetchall() if cursor.description else None
+
+
+def chat_and_values(values: dict) -> tuple[list, dict]:
+    """The contents of a state's `messages` (the chat view), and the other values."""
+    rest = {k: v for k, v in values.items() if k != "messages"}
+    return [m["content"] for m in values.get("messages", [])], rest

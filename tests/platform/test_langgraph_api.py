@@ -15,7 +15,7 @@ from langgraph_sdk.errors import NotFoundError
 from agent_factory.platform.app import create_app
 from agent_factory.platform.settings import RunSettings
 from conftest import LiveServer, make_team
-from hosted_runs import agent, runs_settings, script, settle, stub  # noqa: F401
+from hosted_runs import agent, chat_and_values, settle
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +49,8 @@ def test_the_client_lists_assistants_streams_a_run_on_a_thread_and_reads_its_sta
     assert [p.event for p in parts] == ["metadata", "updates", "updates", "values"]
     assert parts[0].data["thread_id"] == thread["thread_id"]
     assert [list(p.data) for p in parts[1:3]] == [["draft"], ["polish"]]
-    assert parts[-1].data == {"topic": "tea", "rough": "rough tea", "text": "polished Polish rough tea"}
+    assert chat_and_values(parts[-1].data) == (
+        ["tea", "polished Polish rough tea"], {"topic": "tea", "rough": "rough tea", "text": "polished Polish rough tea"})
     state = lg.threads.get_state(thread["thread_id"])
     assert state["values"] == parts[-1].data and state["checkpoint"]["checkpoint_id"]
     assert lg.threads.get(thread["thread_id"])["status"] == "idle"
@@ -60,7 +61,7 @@ def test_the_client_lists_assistants_streams_a_run_on_a_thread_and_reads_its_sta
 def test_wait_join_and_thread_less_runs_answer_the_final_values(live, team_agent):
     team, _ = team_agent
     lg = get_sync_client(url=live.url, api_key=team.key)
-    assert lg.runs.wait(None, "two_steps", input={"topic": "milk"}) == {
+    assert chat_and_values(lg.runs.wait(None, "two_steps", input={"topic": "milk"}))[1] == {
         "topic": "milk", "rough": "rough milk", "text": "polished Polish rough milk"}
     thread = lg.threads.create()
     run = lg.runs.create(thread["thread_id"], "two_steps", input={"topic": "jam"})
@@ -85,7 +86,8 @@ def test_remote_graph_invokes_the_hosted_agent(live, team_agent):
 
     team, _ = team_agent
     remote = RemoteGraph("two_steps", url=live.url, api_key=team.key)
-    assert remote.invoke({"topic": "tea"}) == {"topic": "tea", "rough": "rough tea", "text": "polished Polish rough tea"}
+    assert chat_and_values(remote.invoke({"topic": "tea"})) == (
+        ["tea", "polished Polish rough tea"], {"topic": "tea", "rough": "rough tea", "text": "polished Polish rough tea"})
 
 
 def test_a_second_teams_key_gets_404_for_every_id_of_the_first(live, team_agent, client):

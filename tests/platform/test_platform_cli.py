@@ -21,9 +21,9 @@ def cli(database):
 
 def test_db_status_lists_the_applied_migrations(cli, database):
     result = cli("db", "status")
-    assert (result.exit_code, result.output) == (0, "applied  0001_initial\n")
+    assert (result.exit_code, result.output) == (0, "applied  0001_initial\napplied  0010_runs\n")
     as_json = cli("db", "status", "--format", "json")
-    assert json.loads(as_json.output) == {"applied": ["0001_initial"], "pending": [], "current": True}
+    assert json.loads(as_json.output) == {"applied": ["0001_initial", "0010_runs"], "pending": [], "current": True}
     assert cli("db", "upgrade").output == "the database is up to date\n"
 
 

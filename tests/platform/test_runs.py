@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 from conftest import make_team
-from hosted_runs import TWO_STEPS, agent, hosted, hosted_app, runs_settings, script, stub, until  # noqa: F401
+from hosted_runs import TWO_STEPS, agent, chat_and_values, until
 
 
 def _done(client, team, run_id):
@@ -124,7 +124,9 @@ def test_runs_on_a_thread_share_its_state(hosted):
         assert run["status"] == "success", run
     state = hosted.get(f"/v1/threads/{thread_id}/state", headers=team.auth).json()
     assert state["status"] == "idle"
-    assert state["values"] == {"topic": "coffee", "rough": "rough coffee", "text": "polished Polish rough coffee"}
+    assert chat_and_values(state["values"]) == (
+        ["tea", "polished Polish rough tea", "coffee", "polished Polish rough coffee"],
+        {"topic": "coffee", "rough": "rough coffee", "text": "polished Polish rough coffee"})
     assert state["checkpoint_id"]
     again = hosted.post(f"/v1/agents/{created['id']}/runs?wait=true", json={"thread_id": thread_id}, headers=team.auth).json()
     assert (again["status"], again["output"]) == ("success", {"text": "polished Polish rough coffee"})

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from agent_factory.platform.app import create_app
 from agent_factory.platform.settings import RunSettings
 from conftest import empty, make_team
-from hosted_runs import agent, hosted, hosted_app, owner_sql, runs_settings, script, stub, until  # noqa: F401
+from hosted_runs import agent, owner_sql, until
 
 
 def _concurrently(client: TestClient, requests: list[tuple[str, str, dict]]) -> list[httpx.Response]:

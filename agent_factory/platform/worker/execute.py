@@ -48,13 +48,19 @@ async def execute(text: str, inputs: dict[str, Any] | None, *, thread: str, save
 
 
 def _new_attempts(seen: list[int]) -> list[dict[str, Any]]:
-    """LLM attempts the run recorded since the last call (the ledger of the runtime in progress)."""
-    from agent_factory.runtime.graph import CURRENT
+    """LLM attempts the run recorded since the last call: the ledger of the run carried by the
+    LangGraph config of the node emitting the event."""
+    from langgraph.config import get_config
+
+    from agent_factory.runtime.graph import run_of
 
     try:
-        attempts = CURRENT.router.ledger.attempts
-    except LookupError:  # called outside a node
+        runtime = run_of(get_config())
+    except RuntimeError:  # called outside a node
         return []
+    if runtime is None:
+        return []
+    attempts = runtime.router.ledger.attempts
     fresh = attempts[seen[0]:]
     seen[0] = len(attempts)
     return [a.as_json() for a in fresh]

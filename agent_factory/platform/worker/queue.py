@@ -42,6 +42,10 @@ def queue_app(settings: Settings, pool: asyncpg.Pool, pool_size: int):
 async def serve_worker(settings: Settings, concurrency: int, pool: asyncpg.Pool | None = None,
                        install_signal_handlers: bool = False) -> None:
     """Take run jobs until cancelled (or a signal, when `install_signal_handlers`)."""
+    from agent_factory.runtime.llm import litellm
+
+    # seconds of imports, off the event loop: a blocked loop would miss the worker's heartbeats
+    await asyncio.to_thread(litellm)
     own_pool = pool is None
     if own_pool:
         pool = await create_pool(settings.database.app, 1, concurrency * 3 + 2)
