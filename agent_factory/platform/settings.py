@@ -34,11 +34,12 @@ PLAN_RUNS_PER_MONTH: dict[str, int | None] = {"free": 100, "pro": 10_000, "enter
 class RunSettings:
     """Hosted runs: the in-process worker, time limits, plan limits, replay and the rate-limit store.
 
-    `worker_concurrency` 0 means this process only queues runs (`serve --no-worker`, tests of the
+    `queue` names the job queue (API and workers must agree); `worker_concurrency` 0 means this process only queues runs (`serve --no-worker`, tests of the
     API alone); `redis_url` None keeps rate-limit counters in memory (one process). `replay_dir`
     serves every model call from cassettes there: demos and tests run offline."""
 
     worker_concurrency: int = 0
+    queue: str = "runs"
     timeout_s: float = 600.0
     heartbeat_s: float = 5.0
     stalled_after_s: float = 30.0

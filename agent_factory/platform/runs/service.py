@@ -59,7 +59,8 @@ async def create(pool: asyncpg.Pool, principal: Principal, settings: Settings, n
         options = {**new.options, "quota_month": month.isoformat(), "tier": plan, "multitask_strategy": new.multitask}
         run = await repository.insert(conn, team, version, new.thread_id, inputs, worst, options, new.metadata)
         run = dict(run)
-        run["job_id"] = await repository.defer(conn, run["id"], team, str(new.thread_id) if new.thread_id else None)
+        lock = str(new.thread_id) if new.thread_id else None
+        run["job_id"] = await repository.defer(conn, run["id"], team, lock, settings.runs.queue)
     return run, headers
 
 

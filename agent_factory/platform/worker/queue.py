@@ -19,7 +19,6 @@ from ..settings import Settings
 from .tasks import run_job
 
 log = logging.getLogger("agent_factory.platform.worker")
-QUEUE = "runs"
 TASK = "agent_factory.run"
 
 
@@ -31,7 +30,7 @@ def queue_app(settings: Settings, pool: asyncpg.Pool, pool_size: int):
     app = procrastinate.App(connector=connector)
 
     # retries cover infrastructure failures and shutdowns; a run's own failure never raises
-    @app.task(name=TASK, queue=QUEUE, pass_context=True,
+    @app.task(name=TASK, queue=settings.runs.queue, pass_context=True,
               retry=procrastinate.RetryStrategy(max_attempts=settings.runs.max_attempts, wait=1))
     async def run(context, run_id: str, team_id: str) -> None:
         await run_job(pool, settings, UUID(run_id), UUID(team_id), context.abort_reason)
@@ -53,10 +52,10 @@ async def serve_worker(settings: Settings, concurrency: int, pool: asyncpg.Pool 
     stalled = settings.runs.stalled_after_s
     try:
         async with app.open_async():
-            sweeper = asyncio.create_task(sweep(app, stalled))
+            sweeper = asyncio.create_task(sweep(app, settings.runs.queue, stalled))
             try:
                 await app.run_worker_async(
-                    queues=[QUEUE], concurrency=concurrency, wait=True, listen_notify=True,
+                    queues=[settings.runs.queue], concurrency=concurrency, wait=True, listen_notify=True,
                     install_signal_handlers=install_signal_handlers, shutdown_graceful_timeout=stalled,
                     update_heartbeat_interval=max(0.2, stalled / 3), stalled_worker_timeout=stalled)
             finally:
@@ -68,13 +67,13 @@ async def serve_worker(settings: Settings, concurrency: int, pool: asyncpg.Pool 
             await pool.close()
 
 
-async def sweep(app, stalled_after_s: float) -> None:
+async def sweep(app, queue: str, stalled_after_s: float) -> None:
     """Every few seconds, put the jobs of workers that stopped heartbeating back in the queue;
     the run's attempt fence keeps a worker that was only slow from writing over its successor."""
     while True:
         await asyncio.sleep(max(0.2, stalled_after_s / 3))
         try:
-            for job in await app.job_manager.get_stalled_jobs(queue=QUEUE, seconds_since_heartbeat=stalled_after_s):
+            for job in await app.job_manager.get_stalled_jobs(queue=queue, seconds_since_heartbeat=stalled_after_s):
                 log.warning("run job %s: its worker stopped; retrying it", job.id)
                 await app.job_manager.retry_job(job)
         except Exception:  # noqa: BLE001 - a failed sweep is tried again at the next tick
