@@ -143,3 +143,40 @@ def test_a_run_of_a_replaced_version_keeps_its_version(hosted, script):
     script.hold["draft"].set()
     ended = until(lambda: _done(hosted, team, run["id"]))
     assert (ended["status"], ended["version"], ended["spec_sha256"]) == ("success", 1, created["spec_sha256"])
+
+
+PYTHON_BOUND = """
+# Agent: Dumper
+
+## Purpose
+Calls a Python function.
+
+## Inputs
+- topic: str — anything
+
+## Outputs
+- text: str — what the function returned
+
+## Tools
+- dump — serialise a value (python: json:dumps)
+
+## Workflow
+### call
+- tool: dump
+- args: obj = topic
+- outputs: text
+
+### Flow
+- START → call
+- call → END
+"""
+
+
+def test_a_hosted_run_never_runs_a_python_binding_the_operator_did_not_allow(hosted):
+    team = make_team(hosted, "Acme", "ada@acme.test")
+    created = agent(hosted, team, PYTHON_BOUND)
+    run = hosted.post(f"/v1/agents/{created['id']}/runs?wait=true", json={"input": {"topic": "tea"}}, headers=team.auth).json()
+    assert (run["status"], run["output"], run["ledger"]) == ("error", None, [])
+    assert run["error"] == ("step 'call' (spec.md:17): tool 'dump' failed: python binding 'json:dumps' is not allowed: it "
+                            "runs code with your permissions; add 'json' to [tools] allow_python in agent-factory.toml "
+                            "to let it run")

@@ -20,6 +20,7 @@ from uuid import UUID
 
 import asyncpg
 
+from ..agents.compile import HOSTED
 from ..db.tenant import tenant_transaction
 from ..quotas import service as quotas
 from ..settings import Settings
@@ -150,15 +151,16 @@ class Attempt:
             cost = sum((Decimal(a["cost"]) for a in ledger), Decimal(0))
             values = _values(result, self._outputs())
             output = _jsonable(result.outputs) if status == "success" else None
-            guards = [g.as_json() for g in result.guards]
-            row = await repository.finish(conn, self.id, self.number, status, output, values, result.error,
+            guards = _jsonable([g.as_json() for g in result.guards])
+            error = _jsonable(result.error)
+            row = await repository.finish(conn, self.id, self.number, status, output, values, error,
                                           result.error_type, guards, ledger, cost)
             if row is None:
                 raise LostRun
             await self._settle(conn, status, values, cost, called=bool(ledger))
             await repository.add_events(conn, self.team, self.id, self.number, [
                 *([("guards", {"results": guards})] if guards else []),
-                ("run.end", {"status": status, "output": output, "error": result.error, "cost_usd": f"{cost:.6f}"})])
+                ("run.end", {"status": status, "output": output, "error": error, "cost_usd": f"{cost:.6f}"})])
             await repository.notify_done(conn, self.id)
 
     async def _finish_cancelled(self) -> None:
@@ -217,7 +219,12 @@ def _values(result, outputs: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=_plain))
+    """`value` as plain JSON data, with the server's folder taken out of any text (a hosted spec is
+    `spec.md` to its owner: error messages name it that way, never by the server's path)."""
+    return json.loads(json.dumps(value, default=_plain).replace(_HOSTED_PREFIX, ""))
+
+
+_HOSTED_PREFIX = json.dumps(f"{HOSTED}/")[1:-1]
 
 
 def _plain(value: Any) -> Any:
