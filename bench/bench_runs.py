@@ -1,0 +1,174 @@
+"""Bench: hosted runs against calling the same spec in-process, throughput with 1 and 2 worker
+processes, and queue latency.
+
+(a) overhead: a two-step agent, instant stub LLM on 127.0.0.1; the same spec run with
+    `arun_spec` in this process (baseline), then through the API under uvicorn with
+    `POST …/runs?wait=true` (queue, worker, Postgres checkpoints and events, quota); p50/p95 of
+    each, the ratio and the fixed cost per run (target ≤ 1.2× plus under 15 ms);
+(b) throughput: the stub answering in 200 ms, `--runs` runs queued at once, taken by 1 then by 2
+    `agent-factory worker` processes (one run at a time each): runs per second and the scaling;
+(c) queue latency: from the POST to the run's start (`started_at - created_at`) in (a), p95.
+
+    python bench/bench_runs.py [--runs 100] [--samples 40]     (--quick: 20 runs, 15 samples)
+
+Uses DATABASE_URL, else PostgreSQL on 127.0.0.1:5432 (a bench database is made from `test`),
+else the embedded server in a temporary folder (the database of bench_api.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "platform"))
+os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+
+from bench_api import database  # noqa: E402  the same bench database
+from hosted_runs import TWO_STEPS, config_text  # noqa: E402  the tests' two-step agent and stub config
+
+QUEUE = "bench-throughput"
+
+
+def answer(delay_s: float):
+    """The stub model: each step's JSON after `delay_s` seconds."""
+    from agent_factory.testing import delay, reply
+
+    def handle(body):
+        step = body["response_format"]["json_schema"]["name"]
+        text = json.dumps({"rough": "rough"} if step == "draft" else {"text": "polished"})
+        return delay(delay_s, reply(text, prompt_tokens=10, completion_tokens=5)) if delay_s else reply(text)
+
+    return handle
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def in_process(spec_path: Path, config: Path, samples: int) -> list[float]:
+    from agent_factory.runtime.executor import arun_spec
+
+    async def measure() -> list[float]:
+        times = []
+        for i in range(samples + 3):
+            started = time.perf_counter()
+            result = await arun_spec(spec_path, {"topic": f"t{i}"}, config=config)
+            assert result.ok, result.error
+            times.append(time.perf_counter() - started)
+        return times[3:]
+
+    return asyncio.run(measure())
+
+
+def hosted(url: str, key: str, agent_id: str, samples: int) -> tuple[list[float], list[str]]:
+    times, ids = [], []
+    with httpx.Client(base_url=url, headers={"X-Api-Key": key}, timeout=60) as http:
+        for i in range(samples + 3):
+            started = time.perf_counter()
+            run = http.post(f"/v1/agents/{agent_id}/runs?wait=true", json={"input": {"topic": f"t{i}"}}).json()
+            assert run["status"] == "success", run
+            times.append(time.perf_counter() - started)
+            ids.append(run["id"])
+    return times[3:], ids[3:]
+
+
+def queue_latency(owner_url: str, ids: list[str]) -> list[float]:
+    import psycopg
+
+    with psycopg.connect(owner_url) as conn:
+        rows = conn.execute("SELECT extract(epoch FROM started_at - created_at) FROM runs WHERE id = ANY(%s::uuid[])",
+                            (ids,)).fetchall()
+    return [float(r[0]) for r in rows]
+
+
+def throughput(url: str, key: str, agent_id: str, urls, config: Path, workers: int, runs: int) -> float:
+    """Runs per second of `workers` worker processes over `runs` runs queued at once."""
+    import psycopg
+
+    env = {**os.environ, "DATABASE_URL": urls.owner, "DATABASE_APP_URL": urls.app}
+    command = [sys.executable, "-c", "from agent_factory.cli import main; main()", "worker", "--queue", QUEUE,
+               "--config", str(config)]
+    procs = [subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL) for _ in range(workers)]
+    try:
+        with psycopg.connect(urls.owner, autocommit=True) as conn:
+            while conn.execute("SELECT count(*) FROM procrastinate_workers").fetchone()[0] < workers:
+                time.sleep(0.2)
+        with httpx.Client(base_url=url, headers={"X-Api-Key": key}, timeout=60) as http:
+            started = time.perf_counter()
+            ids = [http.post(f"/v1/agents/{agent_id}/runs", json={"input": {"topic": f"t{i}"}}).json()["id"]
+                   for i in range(runs)]
+            with psycopg.connect(urls.owner, autocommit=True) as conn:
+                while conn.execute("SELECT count(*) FROM runs WHERE id = ANY(%s::uuid[]) AND status = 'success'",
+                                   (ids,)).fetchone()[0] < runs:
+                    time.sleep(0.05)
+            return runs / (time.perf_counter() - started)
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--samples", type=int, default=40)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    runs, samples = (20, 15) if args.quick else (args.runs, args.samples)
+
+    from agent_factory.platform.admin import create_team
+    from agent_factory.platform.app import create_app
+    from agent_factory.platform.db.migrate import upgrade
+    from agent_factory.platform.settings import RunSettings, Settings
+    from agent_factory.testing import StubLLM
+    from conftest import LiveServer
+
+    big = {p: "100000/minute" for p in ("free", "pro", "enterprise")}
+    with database() as urls, tempfile.TemporaryDirectory() as folder, StubLLM(answer(0.0)) as instant, \
+            StubLLM(answer(0.2)) as slow:
+        upgrade(urls.owner)
+        spec_path, config, slow_config = Path(folder) / "two_steps.md", Path(folder) / "fast.toml", Path(folder) / "slow.toml"
+        spec_path.write_text(TWO_STEPS, encoding="utf-8")
+        config.write_text(config_text(instant), encoding="utf-8")
+        slow_config.write_text(config_text(slow), encoding="utf-8")
+        key = create_team(urls, "Bench", "bench@bench.test", "enterprise")["key"]["key"]
+
+        base = in_process(spec_path, config, samples)
+        settings = Settings(database=urls, config_path=config, runs=RunSettings(worker_concurrency=1, rate_limits=big))
+        with LiveServer(create_app(settings)) as server:
+            agent = httpx.post(f"{server.url}/v1/agents", json={"spec": TWO_STEPS}, headers={"X-Api-Key": key}).json()
+            runs_s, ids = hosted(server.url, key, agent["id"], samples)
+        latency = queue_latency(urls.owner, ids)
+
+        queue_only = replace(settings, config_path=slow_config, runs=RunSettings(queue=QUEUE, rate_limits=big))
+        with LiveServer(create_app(queue_only)) as server:
+            one = throughput(server.url, key, agent["id"], urls, slow_config, 1, runs)
+            two = throughput(server.url, key, agent["id"], urls, slow_config, 2, runs)
+
+    ms = lambda values, q: percentile(values, q) * 1000  # noqa: E731
+    print(f"(a) in-process p50 {ms(base, .5):.1f} ms p95 {ms(base, .95):.1f} ms; "
+          f"hosted wait=true p50 {ms(runs_s, .5):.1f} ms p95 {ms(runs_s, .95):.1f} ms")
+    print(f"    ratio hosted/in-process p50 {ms(runs_s, .5) / ms(base, .5):.2f}x; "
+          f"fixed cost p50 {ms(runs_s, .5) - ms(base, .5):.1f} ms (target <= 1.2x plus under 15 ms)")
+    print(f"(b) throughput, {runs} runs, 200 ms per model call: 1 worker {one:.2f} runs/s, 2 workers {two:.2f} runs/s, "
+          f"scaling {two / one:.2f}x")
+    print(f"(c) queue latency POST -> running: p50 {ms(latency, .5):.1f} ms p95 {ms(latency, .95):.1f} ms "
+          f"(median of {statistics.median(latency) * 1000:.1f} ms)")
+
+
+if __name__ == "__main__":
+    main()
