@@ -155,12 +155,14 @@ async def handle(request, exc: Exception):
 
 
 def allowed_methods(request) -> list[str]:
-    """Every method some route serves at the request's path (one path may have several routes)."""
+    """Every method some route serves at the request's path (one path may have several routes).
+    Literal segments win over parameters, as in OpenAPI: `/threads/search` is not also
+    `/threads/{thread_id}`, so only the routes with the fewest parameters that match count."""
     from starlette.routing import Match
 
-    methods: set[str] = set()
+    found: dict[int, set[str]] = {}
     for route in request.app.router.routes:
         match, _ = route.matches({**request.scope, "method": "GET"})
         if match is not Match.NONE and getattr(route, "methods", None):
-            methods |= route.methods
-    return sorted(methods)
+            found.setdefault(route.path.count("{"), set()).update(route.methods)
+    return sorted(found[min(found)]) if found else []

@@ -24,7 +24,7 @@ QUEUE = "crash-test"  # a queue of its own: only the worker processes started he
 def start_worker(database, config) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": database.owner, "DATABASE_APP_URL": database.app}
     command = [sys.executable, "-c", "from agent_factory.cli import main; main()", "worker", "--queue", QUEUE,
-               "--stalled-after", "2", "--config", str(config)]
+               "--stalled-after", "6", "--config", str(config)]
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

@@ -148,7 +148,7 @@ async def _start(request: Request, principal: Principal, body: RunCreate, thread
 
 
 async def _waited(request: Request, principal: Principal, run: dict[str, Any]) -> JSONResponse:
-    ended = await runs.wait(request.app.state.pool, principal, run["id"], WAIT_S)
+    ended = await runs.wait(request.app.state.pool, principal, run["id"], WAIT_S, request.app.state.run_waiter)
     headers = stream.links(run)
     if "Location" in headers:
         headers["Location"] = headers["Content-Location"] + "/join"
@@ -255,5 +255,5 @@ async def cancel_run(thread_id: str, run_id: str, request: Request, wait: bool |
     run = await _run_on(request, principal, thread_id, run_id)
     ended = await runs.cancel(request.app.state.pool, principal, run["id"], run["thread_id"])
     if wait:
-        ended = await runs.wait(request.app.state.pool, principal, run["id"], WAIT_S)
+        ended = await runs.wait(request.app.state.pool, principal, run["id"], WAIT_S, request.app.state.run_waiter)
     return JSONResponse(service.run(ended), status_code=202)

@@ -8,6 +8,7 @@ run one after the other in the order they were made (`multitask_strategy` "enque
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -118,8 +119,25 @@ async def recent(pool: asyncpg.Pool, principal: Principal, limit: int) -> list[d
         return [dict(r) for r in await repository.page(conn, principal.team_id, limit)]
 
 
-async def wait(pool: asyncpg.Pool, principal: Principal, run_id: UUID, timeout_s: float) -> dict[str, Any]:
-    """The run once it ended (or as it is after `timeout_s`)."""
+async def wait(pool: asyncpg.Pool, principal: Principal, run_id: UUID, timeout_s: float, waiter=None) -> dict[str, Any]:
+    """The run once it ended (or as it is after `timeout_s`): woken by the worker's notification
+    when a `RunWaiter` is given, polling otherwise (and every second anyway)."""
+    if waiter is None:
+        return await _poll(pool, principal, run_id, timeout_s)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    with waiter.watch(str(run_id)) as ended:
+        while True:
+            run = await get(pool, principal, run_id)
+            left = deadline - loop.time()
+            if run["status"] in repository.TERMINAL or left <= 0:
+                return run
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ended.wait(), min(1.0, left))
+            ended.clear()
+
+
+async def _poll(pool: asyncpg.Pool, principal: Principal, run_id: UUID, timeout_s: float) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     deadline, pause = loop.time() + timeout_s, 0.005
     while True:

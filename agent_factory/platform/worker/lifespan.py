@@ -1,4 +1,4 @@
-"""What hosted runs add to the API process's lifetime: the rate limiter, and the in-process worker
+"""What hosted runs add to the API process's lifetime: the rate limiter, the run waiter, and the in-process worker
 when `settings.runs.worker_concurrency` is above 0 (`serve` without `--no-worker`)."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
 from ..quotas.ratelimit import RateLimiter
+from ..runs.waiter import RunWaiter
 from ..settings import Settings
 
 
@@ -17,6 +18,8 @@ async def hosted_runs(app, settings: Settings) -> AsyncIterator[None]:
     """Set up `app.state.rate_limiter`; run a worker beside the API until shutdown."""
     runs = settings.runs
     app.state.rate_limiter = RateLimiter(runs.rate_limits, runs.redis_url or os.environ.get("REDIS_URL"))
+    app.state.run_waiter = RunWaiter()
+    await app.state.run_waiter.start(settings.database.app)
     worker = None
     if runs.worker_concurrency > 0:
         from .queue import serve_worker
@@ -29,3 +32,4 @@ async def hosted_runs(app, settings: Settings) -> AsyncIterator[None]:
             worker.cancel()
             with suppress(asyncio.CancelledError):
                 await worker
+        await app.state.run_waiter.close()

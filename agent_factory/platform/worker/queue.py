@@ -40,11 +40,24 @@ def queue_app(settings: Settings, pool: asyncpg.Pool, pool_size: int):
 
 async def serve_worker(settings: Settings, concurrency: int, pool: asyncpg.Pool | None = None,
                        install_signal_handlers: bool = False) -> None:
-    """Take run jobs until cancelled (or a signal, when `install_signal_handlers`)."""
+    """Take run jobs until cancelled (or a signal, when `install_signal_handlers`); a worker that
+    fails (the database restarted, its heartbeat lost) starts again after a pause."""
     from agent_factory.runtime.llm import litellm
 
     # seconds of imports, off the event loop: a blocked loop would miss the worker's heartbeats
     await asyncio.to_thread(litellm)
+    while True:
+        try:
+            await _work(settings, concurrency, pool, install_signal_handlers)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - logged; the runs it held are retried by the sweepers
+            log.exception("the run worker stopped; starting it again in 2 s")
+            await asyncio.sleep(2)
+
+
+async def _work(settings: Settings, concurrency: int, pool: asyncpg.Pool | None, install_signal_handlers: bool) -> None:
     own_pool = pool is None
     if own_pool:
         pool = await create_pool(settings.database.app, 1, concurrency * 3 + 2)
@@ -57,7 +70,7 @@ async def serve_worker(settings: Settings, concurrency: int, pool: asyncpg.Pool 
                 await app.run_worker_async(
                     queues=[settings.runs.queue], concurrency=concurrency, wait=True, listen_notify=True,
                     install_signal_handlers=install_signal_handlers, shutdown_graceful_timeout=stalled,
-                    update_heartbeat_interval=max(0.2, stalled / 3), stalled_worker_timeout=stalled)
+                    update_heartbeat_interval=min(1.0, stalled / 4), stalled_worker_timeout=stalled)
             finally:
                 sweeper.cancel()
                 with suppress(asyncio.CancelledError):
