@@ -1,0 +1,41 @@
+"""Replay mode: a server started with cassettes answers every model call from them, so hosted runs
+need no network and no model (demos, tests); a request the cassettes lack fails the run clearly."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+from fastapi.testclient import TestClient
+
+from agent_factory.platform.app import create_app
+from agent_factory.platform.settings import RunSettings
+from agent_factory.platform.worker.execute import spec_and_plan
+from agent_factory.runtime.executor import arun_spec
+from conftest import empty, make_team
+from hosted_runs import TWO_STEPS, agent
+
+QUEUE = "replay-test"  # a queue of its own: only this test's worker (which replays) takes its runs
+
+
+def test_a_server_in_replay_mode_runs_from_cassettes_without_calling_the_model(runs_settings, database, stub, script,
+                                                                               tmp_path):
+    spec, _ = spec_and_plan(TWO_STEPS, runs_settings.config_path)
+    recorded = asyncio.run(arun_spec(spec, {"topic": "tea"}, config=runs_settings.config_path, record=tmp_path))
+    assert recorded.ok, recorded.error
+    script.reset()
+    stub.clear()
+    replaying = replace(runs_settings, runs=RunSettings(worker_concurrency=1, queue=QUEUE, replay_dir=tmp_path))
+    with TestClient(create_app(replaying), raise_server_exceptions=False) as client:
+        empty(database.owner)
+        team = make_team(client, "Acme", "ada@acme.test")
+        created = agent(client, team)
+        run = client.post(f"/v1/agents/{created['id']}/runs?wait=true", json={"input": {"topic": "tea"}},
+                          headers=team.auth).json()
+        missed = client.post(f"/v1/agents/{created['id']}/runs?wait=true", json={"input": {"topic": "milk"}},
+                             headers=team.auth).json()
+    assert (run["status"], run["output"]) == ("success", {"text": "polished Polish rough tea"})
+    assert [(a["step"], a["outcome"]) for a in run["ledger"]] == [("draft", "replayed"), ("polish", "replayed")]
+    assert stub.requests == []  # nothing reached the model
+    assert missed["status"] == "error"
+    assert missed["error"].startswith("replay miss at step 'draft': no cassette for request key ")
