@@ -24,12 +24,13 @@ from .limits import BodyLimit
 from .langgraph_api.endpoints import info_router as langgraph_info
 from .langgraph_api.endpoints import router as langgraph
 from .runs.endpoints import router as runs
+from .secrets.endpoints import router as secrets
 from .settings import Settings
 from .tenancy.endpoints import router as teams
 from .tenancy.endpoints import sessions
 from .worker.lifespan import hosted_runs
 
-ROUTERS = (agents, teams, sessions, keys, audit, health, runs, langgraph_info, langgraph)
+ROUTERS = (agents, teams, sessions, keys, audit, health, runs, secrets, langgraph_info, langgraph)
 
 DESCRIPTION = """Agent Factory's hosted API: store specs, check and compile them into agents, per team.
 

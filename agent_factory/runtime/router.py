@@ -31,6 +31,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -44,6 +45,16 @@ from .replay import Cassette, ReplayStore, normalise_request, request_key
 
 _TIMEOUT_GRACE_S = 1.0
 
+
+
+PROVIDER_KEYS: ContextVar[dict[str, str]] = ContextVar("agent_factory_provider_keys", default={})
+"""Provider keys by the environment variable name an alias reads (`api_key_env`), for the runs of
+this context only: the hosted API sets a team's own keys here; the process environment is the fallback."""
+
+
+def provider_key(env_name: str) -> str | None:
+    """The key an alias's `api_key_env` names: this context's, else the environment's."""
+    return PROVIDER_KEYS.get().get(env_name) or os.environ.get(env_name)
 
 @dataclass(frozen=True, slots=True)
 class ToolCall:
@@ -274,7 +285,7 @@ class Router:
     ) -> LLMResult | None:
         """Try one alias: None (after recording why) when it was refused, unavailable or failed."""
         alias = self.config.alias(name)
-        if not self._replaying and alias.api_key_env and not os.environ.get(alias.api_key_env):
+        if not self._replaying and alias.api_key_env and not provider_key(alias.api_key_env):
             return self._note(attempts, request, name, alias, "unavailable", error=f"{alias.api_key_env} is not set")
         try:
             reservation = self._reserve(request, name, estimate)
@@ -338,7 +349,7 @@ class Router:
         if alias.api_base:
             kwargs["api_base"] = alias.api_base
         if alias.api_key_env:
-            kwargs["api_key"] = os.environ[alias.api_key_env]
+            kwargs["api_key"] = provider_key(alias.api_key_env)
         if request.tools:
             kwargs["tools"] = list(request.tools)
         if request.response_format is not None:

@@ -21,6 +21,8 @@ from agent_factory.testing import StubLLM, error, reply
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 STUB_KEY_ENV = "AF_TEST_STUB_API_KEY"
 os.environ[STUB_KEY_ENV] = "stub-key"
+# every test server stores secrets (the API's operations all work); one test removes it
+os.environ.setdefault("AGENT_FACTORY_SECRETS_KEY", "PLtHL0E7lv2kqFJ-hbMU-LOjwCS1v3Wxw8l0uB6F8zA=")
 
 TWO_STEPS = """
 # Agent: Two Steps

@@ -21,9 +21,10 @@ def cli(database):
 
 def test_db_status_lists_the_applied_migrations(cli, database):
     result = cli("db", "status")
-    assert (result.exit_code, result.output) == (0, "applied  0001_initial\napplied  0010_runs\n")
+    assert (result.exit_code, result.output) == (0, "applied  0001_initial\napplied  0010_runs\napplied  0011_team_secrets\n")
     as_json = cli("db", "status", "--format", "json")
-    assert json.loads(as_json.output) == {"applied": ["0001_initial", "0010_runs"], "pending": [], "current": True}
+    assert json.loads(as_json.output) == {"applied": ["0001_initial", "0010_runs", "0011_team_secrets"], "pending": [],
+                                           "current": True}
     assert cli("db", "upgrade").output == "the database is up to date\n"
 
 

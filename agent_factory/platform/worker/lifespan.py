@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager, suppress
 
 from ..quotas.ratelimit import RateLimiter
 from ..runs.waiter import RunWaiter
+from ..secrets.vault import Vault
 from ..settings import Settings
 
 
@@ -18,6 +19,7 @@ async def hosted_runs(app, settings: Settings) -> AsyncIterator[None]:
     """Set up `app.state.rate_limiter`; run a worker beside the API until shutdown."""
     runs = settings.runs
     app.state.rate_limiter = RateLimiter(runs.rate_limits, runs.redis_url or os.environ.get("REDIS_URL"))
+    app.state.vault = Vault.from_environment()
     app.state.run_waiter = RunWaiter()
     await app.state.run_waiter.start(settings.database.app)
     worker = None

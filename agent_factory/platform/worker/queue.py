@@ -26,14 +26,17 @@ def queue_app(settings: Settings, pool: asyncpg.Pool, pool_size: int):
     """The procrastinate app with the run task bound to `pool` (the platform's asyncpg pool)."""
     import procrastinate
 
+    from ..secrets.vault import Vault
+
     connector = procrastinate.PsycopgConnector(conninfo=settings.database.app, min_size=1, max_size=pool_size)
     app = procrastinate.App(connector=connector)
+    vault = Vault.from_environment()
 
     # retries cover infrastructure failures and shutdowns; a run's own failure never raises
     @app.task(name=TASK, queue=settings.runs.queue, pass_context=True,
               retry=procrastinate.RetryStrategy(max_attempts=settings.runs.max_attempts, wait=1))
     async def run(context, run_id: str, team_id: str) -> None:
-        await run_job(pool, settings, UUID(run_id), UUID(team_id), context.abort_reason)
+        await run_job(pool, settings, UUID(run_id), UUID(team_id), context.abort_reason, vault)
 
     return app
 

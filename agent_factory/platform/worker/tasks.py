@@ -20,12 +20,15 @@ from uuid import UUID
 
 import asyncpg
 
+from agent_factory.runtime.router import PROVIDER_KEYS
+
 from ..agents.compile import HOSTED
 from ..db.tenant import tenant_transaction
 from ..quotas import service as quotas
 from ..settings import Settings
 from ..threads import repository as threads
 from ..runs import repository
+from ..secrets import service as secrets
 from .checkpoints import latest_checkpoint, team_saver
 from .execute import execute, ledger_json, spec_and_plan
 
@@ -36,8 +39,10 @@ class LostRun(Exception):
     """Another attempt holds the run now: this one stops without writing anything."""
 
 
-async def run_job(pool: asyncpg.Pool, settings: Settings, run_id: UUID, team_id: UUID, aborted=None) -> None:
-    """Process one run job (see the module doc); `aborted()` says why the queue cancelled it."""
+async def run_job(pool: asyncpg.Pool, settings: Settings, run_id: UUID, team_id: UUID, aborted=None,
+                  vault=None) -> None:
+    """Process one run job (see the module doc); `aborted()` says why the queue cancelled it;
+    the team's provider keys (decrypted with `vault`) serve this run only."""
     async with tenant_transaction(pool, team_id) as conn:
         run = await repository.claim(conn, run_id, settings.runs.max_attempts)
         if run is None:
@@ -45,8 +50,13 @@ async def run_job(pool: asyncpg.Pool, settings: Settings, run_id: UUID, team_id:
             return
         text = await conn.fetchval("SELECT spec_text FROM agent_versions WHERE team_id = $1 AND agent_id = $2 AND version = $3",
                                    team_id, run["agent_id"], run["version"])
+        keys = await secrets.for_run(conn, vault, team_id)
     attempt = Attempt(pool, settings, dict(run), text)
-    await attempt.run(aborted)
+    token = PROVIDER_KEYS.set(keys)  # this task and the tasks it starts: this run only
+    try:
+        await attempt.run(aborted)
+    finally:
+        PROVIDER_KEYS.reset(token)
 
 
 class Attempt:
