@@ -96,7 +96,8 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 _DESCRIPTIONS = {
-    400: "malformed request", 401: "missing, unknown or revoked credential", 403: "the credential lacks the scope",
+    400: "malformed request", 401: "missing, unknown or revoked credential", 402: "monthly run quota or spend ceiling reached",
+    429: "rate limit reached; see `Retry-After`", 403: "the credential lacks the scope",
     404: "no such resource in your team", 409: "conflicts with the current state", 413: "body too large",
     415: "unsupported content type", 422: "invalid body or parameters", 503: "database unavailable",
 }

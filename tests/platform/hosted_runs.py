@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from agent_factory.platform.app import create_app
 from agent_factory.platform.settings import RunSettings
 from agent_factory.testing import StubLLM, error, reply
+from conftest import empty  # imported while the platform's conftest loads: its module is `conftest` then
 
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 STUB_KEY_ENV = "AF_TEST_STUB_API_KEY"
@@ -124,8 +125,6 @@ def hosted_app(runs_settings) -> Iterator[TestClient]:
 @pytest.fixture
 def hosted(hosted_app, database, script) -> Iterator[TestClient]:
     """The API with its worker, over an empty database, the stub answering normally."""
-    from conftest import empty
-
     script.reset()
     empty(database.owner)
     hosted_app.headers.clear()

@@ -27,12 +27,12 @@ from ..worker.execute import spec_and_plan
 from . import service, stream
 from .schemas import AssistantSearch, RunCreate, ThreadCreate, ThreadSearch
 
-router = APIRouter(tags=["langgraph"], responses=error_responses(401, 403, 404, 422))
+router = APIRouter(tags=["langgraph"], responses=error_responses(400, 401, 403, 404, 422))
 info_router = APIRouter(tags=["langgraph"])
 WAIT_S = 300.0
 
 
-@info_router.get("/info")
+@info_router.get("/info", responses=error_responses(500))
 async def info() -> dict[str, Any]:
     """What this server is and which parts of the Agent Server API it offers (no credential needed)."""
     return {"name": "agent-factory", "version": __version__, "status": "ok",
@@ -98,6 +98,7 @@ async def create_thread(body: ThreadCreate, request: Request, principal: Princip
 
 @router.get("/threads/{thread_id}")
 async def get_thread(thread_id: str, request: Request, principal: Principal = caller("agents:read")) -> dict:
+    """One thread, its status and its values after its last run."""
     return service.thread(await threads.get(request.app.state.pool, principal, _thread_id(thread_id)))
 
 
@@ -110,6 +111,7 @@ async def delete_thread(thread_id: str, request: Request, principal: Principal =
 
 @router.post("/threads/search")
 async def search_threads(body: ThreadSearch, request: Request, principal: Principal = caller("agents:read")) -> list:
+    """The team's threads, newest first, filtered by metadata (containment) and status."""
     found = await threads.search(request.app.state.pool, principal, body.metadata or {}, body.status, body.limit, body.offset)
     return [service.thread(t) for t in found]
 
@@ -227,6 +229,7 @@ async def _run_on(request: Request, principal: Principal, thread_id: str, run_id
 
 @router.get("/threads/{thread_id}/runs/{run_id}")
 async def get_run(thread_id: str, run_id: str, request: Request, principal: Principal = caller("agents:read")) -> dict:
+    """One run of the thread."""
     return service.run(await _run_on(request, principal, thread_id, run_id))
 
 

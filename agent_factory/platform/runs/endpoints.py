@@ -15,14 +15,13 @@ from . import events, service
 from .access import caller
 from .schemas import RunIn, RunOut, ThreadIn, ThreadOut, ThreadState
 
-router = APIRouter(tags=["runs"], responses=error_responses(401, 403, 422))
+router = APIRouter(tags=["runs"], responses=error_responses(400, 401, 403, 422))
 WAIT_MAX_S = 300.0
 
 
 @router.post("/v1/agents/{agent_id}/runs", status_code=202, response_model=RunOut,
              responses={200: {"model": RunOut, "description": "with `wait=true`: the run once it ended"},
-                        **error_responses(404, 409), 402: {"description": "monthly run quota or spend ceiling reached"},
-                        429: {"description": "rate limit reached; see `Retry-After`"}})
+                        **error_responses(402, 404, 409, 429)})
 async def start_run(agent_id: UUID, body: RunIn, request: Request,
                     wait: bool = Query(False, description="answer when the run has ended (up to `timeout` seconds)"),
                     timeout: float = Query(WAIT_MAX_S, gt=0, le=WAIT_MAX_S),

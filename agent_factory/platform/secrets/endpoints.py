@@ -13,7 +13,7 @@ from ..errors import error_responses
 from ..fields import Text
 from . import service
 
-router = APIRouter(tags=["secrets"], responses=error_responses(401, 403, 422))
+router = APIRouter(tags=["secrets"], responses=error_responses(400, 401, 403, 422))
 SecretName = Annotated[str, Path(pattern=r"^[A-Z][A-Z0-9_]{0,63}$", description="the `api_key_env` a model reads, e.g. OPENAI_API_KEY")]
 
 
@@ -49,5 +49,6 @@ async def list_secrets(ctx: Context = tenant("admin")) -> list[SecretOut]:
 
 @router.delete("/v1/secrets/{name}", status_code=204, responses=error_responses(404))
 async def delete_secret(name: SecretName, ctx: Context = tenant("admin")) -> Response:
+    """Delete the secret; the team's runs fall back to the server's own key, if any."""
     await service.delete(ctx, name)
     return Response(status_code=204)
