@@ -180,3 +180,48 @@ def test_a_hosted_run_never_runs_a_python_binding_the_operator_did_not_allow(hos
     assert run["error"] == ("step 'call' (spec.md:17): tool 'dump' failed: python binding 'json:dumps' is not allowed: it "
                             "runs code with your permissions; add 'json' to [tools] allow_python in agent-factory.toml "
                             "to let it run")
+
+
+def test_a_run_whose_attempts_are_used_up_ends_in_error_and_frees_its_thread(hosted, database, runs_settings):
+    from uuid import UUID
+
+    from agent_factory.platform.worker.tasks import run_job
+    from hosted_runs import owner_sql
+
+    team = make_team(hosted, "Acme", "ada@acme.test")
+    created = agent(hosted, team)
+    thread = hosted.post("/v1/threads", json={}, headers=team.auth).json()
+    run = hosted.post(f"/v1/agents/{created['id']}/runs?wait=true", json={"input": {"topic": "tea"}, "thread_id": thread["id"]},
+                      headers=team.auth).json()
+    # as if three workers had died holding it: still `running`, its thread busy, no attempt left
+    owner_sql(database, "UPDATE runs SET status = 'running', attempt = 3 WHERE id = %s", run["id"])
+    owner_sql(database, "UPDATE threads SET status = 'busy' WHERE id = %s", thread["id"])
+    hosted.portal.call(run_job, hosted.app.state.pool, runs_settings, UUID(run["id"]), UUID(team.id))
+    ended = hosted.get(f"/v1/runs/{run['id']}", headers=team.auth).json()
+    assert (ended["status"], ended["error"], ended["error_type"]) == ("error", "the run's worker stopped 3 times", "WorkerLost")
+    assert hosted.get(f"/v1/threads/{thread['id']}", headers=team.auth).json()["status"] == "error"
+
+
+def test_a_stale_attempt_cannot_overwrite_the_attempt_that_replaced_it(hosted, database):
+    from uuid import UUID
+
+    from agent_factory.platform.db.tenant import tenant_transaction
+    from agent_factory.platform.runs import repository
+    from hosted_runs import owner_sql
+
+    team = make_team(hosted, "Acme", "ada@acme.test")
+    created = agent(hosted, team)
+    run = hosted.post(f"/v1/agents/{created['id']}/runs?wait=true", json={"input": {"topic": "tea"}}, headers=team.auth).json()
+    owner_sql(database, "UPDATE runs SET status = 'running', attempt = 2 WHERE id = %s", run["id"])
+
+    async def stale_writes():
+        async with tenant_transaction(hosted.app.state.pool, UUID(team.id)) as conn:
+            return (await repository.heartbeat(conn, UUID(run["id"]), 1),
+                    await repository.add_events(conn, UUID(team.id), UUID(run["id"]), 1, [("llm", {"cost": "9"})]),
+                    await repository.finish(conn, UUID(run["id"]), 1, "success", {"text": "stale"}, {}, None, None, [], [],
+                                            0))
+
+    assert hosted.portal.call(stale_writes) == (None, 0, None)
+    assert owner_sql(database, "SELECT status, attempt, output FROM runs WHERE id = %s", run["id"]) == [
+        ("running", 2, {"text": "polished Polish rough tea"})]
+    owner_sql(database, "UPDATE runs SET status = 'success' WHERE id = %s", run["id"])  # no worker holds it really
