@@ -225,3 +225,17 @@ def test_a_stale_attempt_cannot_overwrite_the_attempt_that_replaced_it(hosted, d
     assert owner_sql(database, "SELECT status, attempt, output FROM runs WHERE id = %s", run["id"]) == [
         ("running", 2, {"text": "polished Polish rough tea"})]
     owner_sql(database, "UPDATE runs SET status = 'success' WHERE id = %s", run["id"])  # no worker holds it really
+
+
+def test_leaving_the_event_stream_does_not_stop_the_run(hosted, script):
+    team = make_team(hosted, "Acme", "ada@acme.test")
+    created = agent(hosted, team)
+    script.hold["polish"] = threading.Event()
+    run = hosted.post(f"/v1/agents/{created['id']}/runs", json={"input": {"topic": "tea"}}, headers=team.auth).json()
+    with hosted.stream("GET", f"/v1/runs/{run['id']}/events", headers=team.auth) as response:
+        lines = iter(response.iter_lines())
+        first = [next(lines), next(lines)]  # the first event's id and name; then the client leaves
+    assert "event: run.start" in first
+    until(lambda: "polish" in script.seen)
+    script.hold["polish"].set()
+    assert until(lambda: _done(hosted, team, run["id"]))["status"] == "success"
