@@ -239,3 +239,25 @@ def test_leaving_the_event_stream_does_not_stop_the_run(hosted, script):
     until(lambda: "polish" in script.seen)
     script.hold["polish"].set()
     assert until(lambda: _done(hosted, team, run["id"]))["status"] == "success"
+
+
+def test_on_a_busy_thread_reject_answers_409_and_interrupt_replaces_the_run_in_flight(hosted, script):
+    team = make_team(hosted, "Acme", "ada@acme.test")
+    created = agent(hosted, team)
+    thread = hosted.post("/v1/threads", json={}, headers=team.auth).json()
+    script.hold["polish"] = threading.Event()
+    body = {"input": {"topic": "tea"}, "thread_id": thread["id"]}
+    first = hosted.post(f"/v1/agents/{created['id']}/runs", json=body, headers=team.auth).json()
+    until(lambda: "polish" in script.seen)
+    refused = hosted.post(f"/v1/agents/{created['id']}/runs", json={**body, "multitask_strategy": "reject"}, headers=team.auth)
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == ("Thread is already running a task. Wait for it to finish or choose a different "
+                                        "multitask strategy.")
+    second = hosted.post(f"/v1/agents/{created['id']}/runs",
+                         json={**body, "input": {"topic": "milk"}, "multitask_strategy": "interrupt"}, headers=team.auth)
+    assert second.status_code == 202, second.text
+    interrupted = until(lambda: _done(hosted, team, first["id"]))
+    assert (interrupted["status"], interrupted["error"]) == ("interrupted", "the run was cancelled")
+    script.hold.pop("polish").set()
+    replaced = until(lambda: _done(hosted, team, second.json()["id"]))
+    assert (replaced["status"], replaced["output"]) == ("success", {"text": "polished Polish rough milk"})
