@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
+from starlette.requests import Request
 
 
 def storable(text: str) -> str:
@@ -31,3 +32,15 @@ Email = Annotated[
     AfterValidator(storable),
     Field(examples=["ada@example.com"]),
 ]
+
+
+async def single_valued_query(request: Request) -> None:
+    """A route dependency: 422 when a query parameter is given more than once (each of the route's
+    takes one value; FastAPI would silently keep the last)."""
+    from .errors import InvalidRequest
+
+    seen: set[str] = set()
+    for key, _ in request.query_params.multi_items():
+        if key in seen:
+            raise InvalidRequest([{"loc": ["query", key], "message": "given more than once", "type": "repeated"}])
+        seen.add(key)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from ..auth import Context, tenant
 from ..errors import error_responses
+from ..fields import single_valued_query
 from . import service
 from .body import SPEC_BODY, spec_text
 from .schemas import AgentOut, AgentPage, CheckOut, Kind, VersionDetail, VersionOut
 
-router = APIRouter(tags=["agents"], responses=error_responses(400, 401, 403, 422))
+router = APIRouter(tags=["agents"], responses=error_responses(400, 401, 403, 422), dependencies=[Depends(single_valued_query)])
 SPEC_ERRORS = error_responses(413, 415)
 
 

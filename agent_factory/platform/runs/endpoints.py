@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
 from ..auth import Principal
 from ..errors import error_responses
+from ..fields import single_valued_query
 from ..threads import service as threads
 from . import events, service
 from .access import caller
 from .schemas import RunIn, RunOut, ThreadIn, ThreadOut, ThreadState
 
-router = APIRouter(tags=["runs"], responses=error_responses(400, 401, 403, 422))
+router = APIRouter(tags=["runs"], responses=error_responses(400, 401, 403, 422),
+                   dependencies=[Depends(single_valued_query)])
 WAIT_MAX_S = 300.0
 
 
