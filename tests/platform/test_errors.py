@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncpg
+
+from agent_factory.platform.errors import as_platform_error
+
 
 def test_malformed_json_is_422(client, two_teams):
     acme, _ = two_teams
@@ -80,10 +84,6 @@ def test_a_malformed_id_is_422(client, two_teams):
 
 
 def test_database_refusals_that_slip_past_the_schemas_are_4xx():
-    import asyncpg
-
-    from agent_factory.platform.errors import as_platform_error
-
     clash = as_platform_error(asyncpg.UniqueViolationError("duplicate key value violates unique constraint"))
     assert (clash.status, clash.code, clash.detail) == (409, "conflict", "a resource with the same unique name exists")
     nul = as_platform_error(asyncpg.CharacterNotInRepertoireError("invalid byte sequence for encoding UTF8: 0x00"))
