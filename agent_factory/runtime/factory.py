@@ -15,6 +15,7 @@ on its event loop, which is where nodes run.
 from __future__ import annotations
 
 import os
+import time
 import tomllib
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -82,8 +83,9 @@ class RunFactory:
                         prices=self.prices)
         context = tool_context or ToolContext(config=self.tool_config, providers=dict(self.providers))
         runner = ToolRunner(resolve_tools(self.spec.tools), context=context)
+        # the run's clock starts here, after `load` imported litellm: no timing includes that import
         return Runtime(self.spec, self.plan, self.config, router, runner, self.tier, tape=tape, on_event=on_event,
-                       nested=self.nested)
+                       nested=self.nested, started=time.perf_counter())
 
     @asynccontextmanager
     async def open(self, **options: Any) -> AsyncIterator[Runtime]:

@@ -130,3 +130,30 @@ def test_running_a_spec_without_a_graph_is_a_usage_error():
     assert result.exit_code == 2
     assert result.stderr.endswith(
         "Error: specs/constitution.md: a constitution spec has no graph; only Agent and Team specs can run\n")
+
+
+def test_no_run_or_step_timing_includes_the_litellm_import(monkeypatch):
+    """Importing litellm costs seconds, once; the run factory does it before the run's clock
+    starts. Here that import moves every clock on by 1000 s: a timing that began before it, the
+    step's, the run's or the one `run.latency_s` (CON-004) reads, would show it."""
+    import time
+
+    from agent_factory.runtime import factory
+
+    real_clock, real_import, moved = time.perf_counter, factory.litellm, []
+
+    def slow_import():
+        moved.append(1000.0)
+        return real_import()
+
+    monkeypatch.setattr(time, "perf_counter", lambda: real_clock() + sum(moved))
+    monkeypatch.setattr(factory, "litellm", slow_import)
+    result = _invoke(run, "specs/market_research.md", "--input", "What are the top three AI trends this year?",
+                     "--replay", "specs/cassettes/market_research", "--format", "json")
+    data = json.loads(result.stdout)
+    assert moved == [1000.0]  # the forced import did run, inside the command
+    assert data["ok"] and data["latency_s"] < 1000
+    latency = next(g for g in data["guards"] if g["id"] == "CON-004")
+    assert (latency["check"], latency["status"], latency["detail"]) == ("run.latency_s <= 30", "passed", "")
+    step = next(line for line in result.stderr.splitlines() if line.startswith("  ✓ agent ("))
+    assert float(step.removeprefix("  ✓ agent (").removesuffix("s)")) < 1000
