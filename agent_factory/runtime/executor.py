@@ -130,8 +130,10 @@ async def _execute(rt: Runtime, values: dict[str, Any], thread: str | None, db: 
             return {}
         final: dict[str, Any] = {}
         try:
-            final = dict(await graph.ainvoke(payload, with_run(run_config, rt),
-                                             output_keys=state_keys(rt.plan, rt.spec)) or {})
+            # each superstep's values are kept, so a failed run still shows the steps that ran
+            async for values in graph.astream(payload, with_run(run_config, rt), stream_mode="values",
+                                              output_keys=state_keys(rt.plan, rt.spec)):
+                final = dict(values or {})
         except Exception as exc:  # noqa: BLE001 - every failure becomes the result's error, never a traceback
             result.error, result.error_type = _message(exc), type(exc).__name__
             if thread and not isinstance(exc, ConfigError):  # a damaged database would fail again

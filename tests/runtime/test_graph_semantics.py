@@ -196,6 +196,8 @@ def test_a_loop_past_max_iterations_fails_naming_the_step_and_line(tmp_path, stu
     assert result.error == (f"step 'draft' ({spec}:{line_of(spec, '### draft')}) would run a 3rd time, "
                             "past its max_iterations: 2")
     assert len(stub.requests) == 2
+    assert result.steps == ["draft", "draft"]
+    assert result.render_text().splitlines()[-1].startswith("steps: draft, draft; tools called: none; latency ")
 
 
 def test_a_loop_that_ends_in_time_succeeds(tmp_path, stub, config):
@@ -330,6 +332,8 @@ def test_a_violated_must_fails_the_run_naming_the_invariant_and_line(tmp_path, s
     result = run_spec(spec, {"topic": "tea"}, config=config)
     assert result.error == f"invariant INV-001 violated ({spec}:{line_of(spec, 'INV-001')}): Short"
     assert [(g.id, g.status) for g in result.guards] == [("INV-001", "failed"), ("INV-002", "passed")]
+    assert result.steps == ["write"]
+    assert result.render_text().splitlines()[-1].startswith("steps: write; tools called: none; latency ")
 
 
 def test_a_violated_should_is_a_warning(tmp_path, stub, config):
