@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from agent_factory.compiler.ir import ModelConfig
+from agent_factory.plugins.cost import money
 
 from .config import RuntimeConfig
 from .errors import BudgetExceeded, ConfigError
@@ -54,9 +55,9 @@ class Attempt:
     overrun: bool = False
 
     def as_json(self) -> dict[str, Any]:
-        """A JSON-ready dict (money as strings, never floats)."""
+        """A JSON-ready dict (money as strings with six decimals, never floats)."""
         data = asdict(self)
-        data["cost"], data["estimate"] = str(self.cost), str(self.estimate)
+        data["cost"], data["estimate"] = money(self.cost), money(self.estimate)
         return data
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+from agent_factory.plugins.cost import money
+
 from .budget import Attempt, CostComparison
 
 GuardStatus = Literal["passed", "failed", "warned"]
@@ -87,7 +89,7 @@ class RunResult:
     # ------------------------------------------------------------ renderings
 
     def as_json(self) -> dict[str, Any]:
-        """A JSON-ready dict (money as strings)."""
+        """A JSON-ready dict (money as strings with six decimals, as `agent-factory cost` gives it)."""
         cost = self.cost
         return {
             "spec": self.spec_path, "name": self.spec_name, "ok": self.ok, "error": self.error,
@@ -96,9 +98,9 @@ class RunResult:
             "guards": [g.as_json() for g in self.guards],
             "ledger": [a.as_json() for a in self.ledger],
             "cost": None if cost is None else {
-                "tier": cost.tier, "total": str(cost.actual), "reference_alias": cost.reference_alias,
-                "reference_model": cost.reference_model, "reference_total": str(cost.reference),
-                "saving": str(cost.saving),
+                "tier": cost.tier, "total": money(cost.actual), "reference_alias": cost.reference_alias,
+                "reference_model": cost.reference_model, "reference_total": money(cost.reference),
+                "saving": money(cost.saving),
             },
             "tools_called": self.tools_called, "steps": self.steps, "latency_s": round(self.latency_s, 3),
             "thread": self.thread,
@@ -141,7 +143,12 @@ def _show(value: Any) -> str:
 
 def usd(amount: Decimal) -> str:
     """Dollars with six places: fractions of a cent stay visible."""
-    return f"${amount.quantize(Decimal('0.000001')):f}"
+    return f"${money(amount)}"
+
+
+def _outcome(attempt: Attempt) -> str:
+    """The outcome column; an answer that cost more than was reserved says so (it stopped the run)."""
+    return f"{attempt.outcome}, overrun" if attempt.overrun else attempt.outcome
 
 
 def cost_table(ledger: list[Attempt], cost: CostComparison | None) -> list[str]:
@@ -151,7 +158,7 @@ def cost_table(ledger: list[Attempt], cost: CostComparison | None) -> list[str]:
     lines = ["cost:", header]
     for a in ledger:
         lines.append(f"  {a.step[:22]:<22} {(a.alias + '/' + a.model)[:40]:<40} {a.tokens_in:>7} {a.tokens_out:>6} "
-                     f"{usd(a.cost):>11} {a.latency_s:>7.2f}s  {a.outcome}")
+                     f"{usd(a.cost):>11} {a.latency_s:>7.2f}s  {_outcome(a)}")
     total = sum((a.cost for a in ledger), Decimal(0))
     lines.append(f"  total: {usd(total)} ({len(ledger)} call{'s' if len(ledger) != 1 else ''})")
     used = any(a.tokens_in or a.tokens_out for a in ledger)

@@ -18,6 +18,7 @@ from agent_factory.runtime.config import default_config, parse_config
 from agent_factory.runtime.errors import AllModelsFailed, BudgetExceeded, UsageOverrun, UsageRejected
 from agent_factory.runtime.pricing import prompt_token_bound
 from agent_factory.runtime.replay import Cassette, ReplayStore
+from agent_factory.runtime.result import cost_table
 from agent_factory.runtime.router import ModelHealth, Router
 from agent_factory.testing import StubLLM, error, reply
 
@@ -141,9 +142,21 @@ def test_ledger_json_keeps_money_as_strings():
     assert ledger.as_json() == [
         {
             "step": "s", "task": "simple", "alias": "claude", "model": "anthropic/claude-sonnet-4-5", "outcome": "ok",
-            "tokens_in": 10, "tokens_out": 5, "cost": "0.000105", "estimate": "0.1", "latency_s": 0.25, "error": "",
+            "tokens_in": 10, "tokens_out": 5, "cost": "0.000105", "estimate": "0.100000", "latency_s": 0.25, "error": "",
             "overrun": False,
         }
+    ]
+
+
+def test_the_cost_table_flags_an_answer_that_overran_its_reservation():
+    attempt = Attempt("draft", "simple", "fast", "openai/stub", "ok", 0, 100_000, Decimal(18), Decimal("0.018"), 0.5,
+                      overrun=True)
+    assert cost_table([attempt], None) == [
+        "cost:",
+        "  step                   alias/model                                   in    out        cost  latency  outcome",
+        "  draft                  fast/openai/stub                               0 100000  $18.000000    0.50s  ok, overrun",
+        "  total: $18.000000 (1 call)",
+        "",
     ]
 
 

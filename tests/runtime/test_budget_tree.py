@@ -261,7 +261,9 @@ def test_an_overrunning_provider_stops_the_run_and_the_cli_exits_1(tmp_path, stu
         "step 'draft': 'fast' reported 0 prompt and 100000 completion tokens (max_tokens 100), costing $18.000000 "
         "where $0.018000 was reserved; charged in full and stopped the run"))
     [attempt] = data["ledger"]
-    assert (attempt["outcome"], attempt["overrun"], attempt["cost"]) == ("ok", True, "18.00000")
+    assert (attempt["outcome"], attempt["overrun"], attempt["cost"], attempt["estimate"]) == (
+        "ok", True, "18.000000", "0.018000")
+    assert (data["cost"]["total"], data["cost"]["reference_total"]) == ("18.000000", "18.000000")
     assert len(stub.requests) == 1  # the next step never ran
 
 
