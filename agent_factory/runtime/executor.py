@@ -21,6 +21,7 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -220,7 +221,8 @@ async def run_nested(rt: Runtime, node: Any, state: dict[str, Any]) -> tuple[dic
                                         with_run({"recursion_limit": RECURSION_LIMIT}, child),
                                         output_keys=state_keys(plan, spec))
         finally:
-            rt.guards.extend(child.guards)
+            # named by the nested run's path, as its steps are in the ledger (`billing/agent`)
+            rt.guards.extend(replace(g, run=g.run or child.prefix.rstrip("/")) for g in child.guards)
     return {name: final.get(name) for name in plan.outputs}, list(final.get(TOOLS) or [])
 
 

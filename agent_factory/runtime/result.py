@@ -23,7 +23,9 @@ GuardStatus = Literal["passed", "failed", "warned"]
 @dataclass(frozen=True)
 class GuardResult:
     """One invariant checked by a guard: `id`, `title`, `modality`, `status`, where it is written
-    (`file`, `line`), the `check` source, and `detail` (why it failed or could not be evaluated)."""
+    (`file`, `line`), the `check` source, `detail` (why it failed or could not be evaluated), and
+    `run`: the nested run that checked it (a Team member, an `agent:` step; "" for the run itself),
+    so an inherited constitution checked by both is not shown twice without saying whose."""
 
     id: str
     title: str
@@ -33,6 +35,7 @@ class GuardResult:
     line: int
     check: str
     detail: str = ""
+    run: str = ""
 
     @property
     def where(self) -> str:
@@ -40,7 +43,7 @@ class GuardResult:
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "modality": self.modality, "status": self.status,
-                "file": self.file, "line": self.line, "check": self.check, "detail": self.detail}
+                "file": self.file, "line": self.line, "check": self.check, "detail": self.detail, "run": self.run}
 
 
 class RunFailed(Exception):
@@ -130,7 +133,8 @@ _MARK = {"passed": "✓", "failed": "✗", "warned": "!"}
 
 def _guard_line(guard: GuardResult) -> str:
     detail = f" — {guard.detail}" if guard.detail else ""
-    return f"  {_MARK[guard.status]} {guard.id} {guard.title} ({guard.where}): {guard.status}{detail}"
+    whose = f" in {guard.run}" if guard.run else ""
+    return f"  {_MARK[guard.status]} {guard.id} {guard.title} ({guard.where}){whose}: {guard.status}{detail}"
 
 
 def _show(value: Any) -> str:

@@ -91,3 +91,30 @@ def test_llm_routing_validates_the_answer_and_falls_back_to_the_default(team, co
     assert result.ok, result.error
     assert result.steps == [member]
     assert [(a.step, a.task) for a in result.ledger] == [("__router__", "classification"), (f"{member}/agent", "simple")]
+
+
+CONSTITUTION = """
+# Constitution: House Rules
+
+## Purpose
+Rules every spec in this folder inherits.
+
+## Invariants
+1. **CON-001 Budget ceiling:** MUST NOT spend more than one dollar on a single run. `check: run.cost_usd <= $1.00`
+"""
+
+
+def test_a_team_run_says_whose_each_inherited_guard_is(team, config, tmp_path):
+    path = team()
+    (tmp_path / "constitution.md").write_text(CONSTITUTION, encoding="utf-8")
+    result = run_spec(path, "My invoice shows a double charge", config=config)
+    assert result.ok, result.error
+    assert [(g.id, g.run, g.status) for g in result.guards] == [("CON-001", "billing", "passed"),
+                                                                 ("CON-001", "", "passed")]
+    where = tmp_path / "constitution.md"
+    assert result.render_text().split("\n\n")[1].splitlines() == [
+        "guards:",
+        f"  ✓ CON-001 Budget ceiling ({where}:8) in billing: passed",
+        f"  ✓ CON-001 Budget ceiling ({where}:8): passed",
+    ]
+    assert [g["run"] for g in result.as_json()["guards"]] == ["billing", ""]
