@@ -41,3 +41,4 @@ def test_a_server_in_replay_mode_runs_from_cassettes_without_calling_the_model(r
     assert [r for r in stub.requests if "oolong" in json.dumps(r)] == []
     assert missed["status"] == "error"
     assert missed["error"].startswith("replay miss at step 'draft': no cassette for request key ")
+    assert str(tmp_path) not in missed["error"] and "in the server's cassettes" in missed["error"]

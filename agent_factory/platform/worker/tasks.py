@@ -163,6 +163,8 @@ class Attempt:
             output = _jsonable(result.outputs) if status == "success" else None
             guards = _jsonable([g.as_json() for g in result.guards])
             error = _jsonable(result.error)
+            if error and self.settings.runs.replay_dir is not None:  # the operator's folder is not the team's business
+                error = error.replace(str(self.settings.runs.replay_dir), "the server's cassettes")
             row = await repository.finish(conn, self.id, self.number, status, output, values, error,
                                           result.error_type, guards, ledger, cost)
             if row is None:
