@@ -28,11 +28,15 @@ def serve(host: str, port: int, data_dir: str | None, config_path: str | None, n
     \b
     The database is DATABASE_URL when set (the owner role, which migrates; the API connects as
     the role agent_factory_app, or DATABASE_APP_URL). Without it, a private PostgreSQL 18 starts
-    in the data dir (default: the user's data folder) and stops when serve exits.
+    in the data dir (default: the user's data folder) and stops when serve exits. Migrations
+    are applied at start.
+
     Hosted runs are taken by a worker inside this process unless --no-worker; start more with
-    `agent-factory worker` against the same database. Migrations are applied at start. On an empty database a team `default` and an admin key are
-    created and the key is printed once; add teams with `agent-factory admin create-team`.
-    See docs/operations.md and docs/api.md.
+    `agent-factory worker` against the same database.
+
+    On an empty database a team `default` and an admin key are created and the key is printed
+    once; add teams with `agent-factory admin create-team`. See docs/operations.md and
+    docs/api.md.
     """
     from pathlib import Path
 

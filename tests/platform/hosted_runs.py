@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from agent_factory.platform.app import create_app
 from agent_factory.platform.settings import RunSettings
 from agent_factory.testing import StubLLM, error, reply
+from agent_factory.testing.specs import TWO_STEPS
 from conftest import empty  # imported while the platform's conftest loads: its module is `conftest` then
 
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
@@ -25,34 +26,6 @@ os.environ[STUB_KEY_ENV] = "stub-key"
 # every test server stores secrets (the API's operations all work); one test removes it
 os.environ.setdefault("AGENT_FACTORY_SECRETS_KEY", "PLtHL0E7lv2kqFJ-hbMU-LOjwCS1v3Wxw8l0uB6F8zA=")
 
-TWO_STEPS = """
-# Agent: Two Steps
-
-## Purpose
-Drafts, then polishes.
-
-## Inputs
-- topic: str — the topic
-
-## Outputs
-- text: str — the polished text
-
-## Workflow
-### draft
-- llm: simple
-- outputs: rough
-- prompt: Draft {topic}
-
-### polish
-- llm: simple
-- outputs: text
-- prompt: Polish {rough}
-
-### Flow
-- START → draft
-- draft → polish
-- polish → END
-"""
 
 
 class Script:

@@ -17,35 +17,8 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from agent_factory.runtime.checkpoints import StrictSerializer, default_checkpoint_db, project_root
 from agent_factory.runtime.executor import run_spec
 from agent_factory.testing import StubLLM, reply
+from agent_factory.testing.specs import TWO_STEPS
 
-TWO_STEPS = """
-# Agent: Two Steps
-
-## Purpose
-Drafts, then polishes.
-
-## Inputs
-- topic: str — the topic
-
-## Outputs
-- text: str — the polished text
-
-## Workflow
-### draft
-- llm: simple
-- outputs: rough
-- prompt: Draft {topic}
-
-### polish
-- llm: simple
-- outputs: text
-- prompt: Polish {rough}
-
-### Flow
-- START → draft
-- draft → polish
-- polish → END
-"""
 
 
 def _answer(body):

@@ -11,35 +11,8 @@ from agent_factory.compiler.ir import Invariant
 from agent_factory.runtime.evaluate import expression
 from agent_factory.runtime.executor import run_spec
 from agent_factory.testing import StubLLM, error, reply
+from agent_factory.testing.specs import TWO_STEPS
 
-TWO_STEPS = """
-# Agent: Two Steps
-
-## Purpose
-Drafts, then polishes.
-
-## Inputs
-- topic: str — the topic
-
-## Outputs
-- text: str — the polished text
-
-## Workflow
-### draft
-- llm: simple
-- outputs: rough
-- prompt: Draft {topic}
-
-### polish
-- llm: simple
-- outputs: text
-- prompt: Polish {rough}
-
-### Flow
-- START → draft
-- draft → polish
-- polish → END
-"""
 
 CALC = """
 # Agent: Calc
