@@ -88,3 +88,11 @@ def test_database_refusals_that_slip_past_the_schemas_are_4xx():
     assert (clash.status, clash.code, clash.detail) == (409, "conflict", "a resource with the same unique name exists")
     nul = as_platform_error(asyncpg.CharacterNotInRepertoireError("invalid byte sequence for encoding UTF8: 0x00"))
     assert (nul.status, nul.code) == (422, "invalid_request")
+
+
+def test_a_query_parameter_given_twice_is_422_not_the_last_value(client, two_teams):
+    acme, _ = two_teams
+    for path in ("/v1/agents?limit=1&limit=2", "/v1/audit?limit=1&limit=2", "/v1/runs?limit=1&limit=2"):
+        response = client.get(path, headers=acme.auth)
+        assert (path, response.status_code, response.json()) == (path, 422, {"error": "invalid_request", "detail": [
+            {"loc": ["query", "limit"], "message": "given more than once", "type": "repeated"}]})

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from ..auth import Context, tenant
 from ..errors import error_responses
+from ..fields import single_valued_query
 from . import service
 from .schemas import AuditPage
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=error_responses(400, 401, 403, 422))
+router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=error_responses(400, 401, 403, 422),
+                   dependencies=[Depends(single_valued_query)])
 
 
 @router.get("", response_model=AuditPage)
