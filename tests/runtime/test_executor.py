@@ -11,34 +11,9 @@ from agent_factory.compiler.ir import Invariant
 from agent_factory.runtime.evaluate import expression
 from agent_factory.runtime.executor import run_spec
 from agent_factory.testing import StubLLM, error, reply
-from agent_factory.testing.specs import TWO_STEPS
+from agent_factory.testing.specs import CALC, TWO_STEPS
 
 
-CALC = """
-# Agent: Calc
-
-## Purpose
-Computes a fixed sum.
-
-## Inputs
-- query: str — ignored
-
-## Outputs
-- total: float — the sum
-
-## Tools
-- calculator — arithmetic
-
-## Workflow
-### add
-- tool: calculator
-- args: expression = "6 * 7"
-- outputs: total
-
-### Flow
-- START → add
-- add → END
-"""
 
 
 class Script:

@@ -107,7 +107,25 @@ def _compare(name: str, left: Any, right: Any) -> bool:
     return _ORDER[name](a, b)
 
 
-class ArgText(str):
+class _Ordered:
+    """`<`, `<=`, `>` and `>=` through the class's own `_order(other, name)`."""
+
+    __slots__ = ()
+
+    def __lt__(self, other: Any) -> bool:
+        return self._order(other, "lt")  # type: ignore[attr-defined]
+
+    def __le__(self, other: Any) -> bool:
+        return self._order(other, "le")  # type: ignore[attr-defined]
+
+    def __gt__(self, other: Any) -> bool:
+        return self._order(other, "gt")  # type: ignore[attr-defined]
+
+    def __ge__(self, other: Any) -> bool:
+        return self._order(other, "ge")  # type: ignore[attr-defined]
+
+
+class ArgText(_Ordered, str):
     """A text argument that compares with numbers and booleans by what it denotes."""
 
     __slots__ = ()
@@ -130,20 +148,9 @@ class ArgText(str):
             return _compare(name, self, other)
         return _ORDER[name](str(self), other)
 
-    def __lt__(self, other: Any) -> bool:
-        return self._order(other, "lt")
-
-    def __le__(self, other: Any) -> bool:
-        return self._order(other, "le")
-
-    def __gt__(self, other: Any) -> bool:
-        return self._order(other, "gt")
-
-    def __ge__(self, other: Any) -> bool:
-        return self._order(other, "ge")
 
 
-class _ArgNumber:
+class _ArgNumber(_Ordered):
     """Comparisons of a number argument with texts (mixed into `ArgInt` and `ArgFloat`)."""
 
     __slots__ = ()
@@ -162,17 +169,6 @@ class _ArgNumber:
             return _compare(name, self._plain(), other)  # type: ignore[attr-defined]
         return _ORDER[name](self._plain(), other)  # type: ignore[attr-defined]
 
-    def __lt__(self, other: Any) -> bool:
-        return self._order(other, "lt")
-
-    def __le__(self, other: Any) -> bool:
-        return self._order(other, "le")
-
-    def __gt__(self, other: Any) -> bool:
-        return self._order(other, "gt")
-
-    def __ge__(self, other: Any) -> bool:
-        return self._order(other, "ge")
 
 
 class ArgInt(_ArgNumber, int):

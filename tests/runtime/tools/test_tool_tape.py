@@ -10,32 +10,8 @@ import pytest
 from agent_factory.runtime.executor import run_spec
 from agent_factory.runtime.tools import ToolResult
 from agent_factory.runtime.tools.tape import ToolTapeError, read_recorded, write_recorded
+from agent_factory.testing.specs import CALC
 
-CALC = """
-# Agent: Calc
-
-## Purpose
-Computes a fixed sum.
-
-## Inputs
-- query: str — ignored
-
-## Outputs
-- total: float — the sum
-
-## Tools
-- calculator — arithmetic
-
-## Workflow
-### add
-- tool: calculator
-- args: expression = "6 * 7"
-- outputs: total
-
-### Flow
-- START → add
-- add → END
-"""
 
 AGAIN = "record it again with --record"
 
