@@ -3,9 +3,10 @@ server `files`, a stdio server declared in `[tools.mcp_servers.files]`.
 
 A spec may call a server only when the operator's `[tools] allow_mcp` lists it. Servers get
 a minimal environment (`PATH`, `HOME`, the user and terminal variables) plus their own `env`,
-never the process's keys. Each server is started on first use and kept for the rest of the run (`McpPool`); a
-background task owns the SDK's connection context, because the SDK's context managers
-must be entered and left in the same task while tool calls come from many tasks. The
+never the process's keys. Each server is started on first use and kept for the rest of the
+run, and started again if it exited in between (`McpPool`); a background task owns the SDK's
+connection context, because the SDK's context managers must be entered and left in the same
+task while tool calls come from many tasks. The
 server's stderr goes to a temporary file whose tail explains a server that fails.
 
 The official `mcp` SDK is imported lazily. Both of its client APIs are supported: 1.x
@@ -86,7 +87,17 @@ class McpPool:
     async def call(self, server: str, tool: str, args: dict[str, Any], timeout_s: float) -> Any:
         """Call `tool` on `server` with `args` checked against the schema the server declares for
         it (types, required, ranges; values coerced as for any tool); the content of its result,
-        or `ToolError`."""
+        or `ToolError`. A server that exited since the last call is started again, once."""
+        try:
+            return await self._call(server, tool, args, timeout_s)
+        except _ServerGone:
+            pass
+        try:
+            return await self._call(server, tool, args, timeout_s)
+        except _ServerGone as gone:
+            raise ToolError(str(gone)) from None
+
+    async def _call(self, server: str, tool: str, args: dict[str, Any], timeout_s: float) -> Any:
         connection = await self._connection(server)
         schema = await connection.schema(tool)
         if schema is not None:
@@ -123,6 +134,17 @@ class McpPool:
                 await connection.start()
                 self._connections[server] = connection
         return connection
+
+
+class _ServerGone(Exception):
+    """The pipe to a server was closed before a request went through it: the server exited, so
+    the request never reached it and may be sent again to a fresh copy."""
+
+
+def _pipe_closed(exc: BaseException) -> bool:
+    import anyio  # loaded with the MCP SDK, never before a server is used
+
+    return isinstance(exc, (anyio.ClosedResourceError, anyio.BrokenResourceError))
 
 
 class _Connection:
@@ -180,7 +202,11 @@ class _Connection:
             result = await self._session.call_tool(tool, args, timeout_s)
         except Exception as exc:
             tail = "" if self.alive else self._stderr_tail()
-            raise ToolError(f"MCP server '{self.name}' failed on tool '{tool}': {describe(exc)}{tail}") from None
+            message = f"MCP server '{self.name}' failed on tool '{tool}': {describe(exc)}{tail}"
+            if _pipe_closed(exc):  # the server exited: end this connection so the next one starts it
+                await self.stop()
+                raise _ServerGone(message) from None
+            raise ToolError(message) from None
         return result_content(self.name, tool, result)
 
     async def list_tools(self) -> list[dict[str, Any]]:

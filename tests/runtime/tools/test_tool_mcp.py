@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -85,6 +86,28 @@ async def test_the_server_is_stopped_when_the_run_ends(runner):
         await asyncio.sleep(0.05)
     else:
         pytest.fail(f"MCP server process {pid} is still running")
+
+
+async def test_a_server_that_died_is_restarted_on_the_next_call(runner):
+    async with runner:
+        first = (await runner.call("whoami")).content["result"]
+        os.kill(first, signal.SIGKILL)
+        for _ in range(100):
+            if not _alive(first):
+                break
+            await asyncio.sleep(0.05)
+        again = await runner.call("whoami")
+    assert again.ok, again.error
+    assert again.content["result"] not in (first, os.getpid())
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` still runs (a zombie waiting for its parent counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 async def test_configured_environment_reaches_the_server(runner):
