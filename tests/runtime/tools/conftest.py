@@ -54,6 +54,12 @@ WIKI_SEARCH = {
         {"id": 2, "key": "Lovelace_(film)", "title": "Lovelace (film)", "excerpt": "", "description": "film"},
     ]
 }
+# a page the summary endpoint does not know, as on a MediaWiki site without that endpoint
+WIKI_SEARCH_WITHOUT_SUMMARY = {
+    "pages": [{"id": 3, "key": "Charles_Babbage", "title": "Charles Babbage",
+               "excerpt": '<span class="searchmatch">Babbage</span> designed the Analytical Engine',
+               "description": "English mathematician"}]
+}
 WIKI_SUMMARY = {
     "title": "Ada Lovelace",
     "extract": "Augusta Ada King, Countess of Lovelace, was an English mathematician.",
@@ -79,6 +85,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle()
 
     def do_DELETE(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def do_PATCH(self) -> None:
         self._handle()
 
     def _handle(self) -> None:
@@ -144,7 +156,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, b"late", "text/plain")
 
     def _route_w(self, path, query, body) -> None:
-        pages = WIKI_SEARCH if query.get("q") != "zzzz" else {"pages": []}
+        pages = {"zzzz": {"pages": []}, "Babbage": WIKI_SEARCH_WITHOUT_SUMMARY}.get(query.get("q"), WIKI_SEARCH)
         self._json(pages)
 
     def _route_api(self, path, query, body) -> None:

@@ -47,6 +47,20 @@ async def test_the_allow_list_lets_tests_reach_a_local_server(local_server, allo
     assert seen.headers["user-agent"].startswith("agent-factory/")
 
 
+async def test_proxy_environment_variables_are_ignored(local_server, monkeypatch):
+    async def resolver(host, port):
+        return ["127.0.0.1"]
+
+    for variable in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(variable, "http://127.0.0.1:9")  # the discard port: nothing answers there
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    ctx = ToolContext(ToolConfig(http=HttpConfig(allow_hosts=("127.0.0.1",)), timeout_s=5), resolver=resolver)
+    result = await fetch(ctx, f"http://api.test:{local_server.port}/echo")
+    assert result.ok, result.error
+    assert [(r.path, r.headers["host"]) for r in local_server.requests] == [("/echo", f"api.test:{local_server.port}")]
+
+
 async def test_a_name_is_resolved_once_and_the_host_header_is_kept(local_server):
     calls = []
 

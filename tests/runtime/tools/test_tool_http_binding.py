@@ -106,6 +106,28 @@ async def test_post_sends_the_remaining_arguments_as_json(bound, local_server, a
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("method", ["HEAD", "DELETE"])
+async def test_head_and_delete_send_the_other_arguments_as_query(bound, local_server, allowed_ctx, method):
+    spec = bound(local_server.url + "/echo/{item_id}", method=method)
+    result = await spec.invoke({"item_id": 7, "force": True, "tags": ["x", "y"]}, allowed_ctx)
+    assert result.ok, result.error
+    assert [(r.method, r.path, r.body) for r in local_server.requests] == [
+        (method, "/echo/7?force=true&tags=x&tags=y", b"")
+    ]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
+async def test_put_and_patch_send_the_other_arguments_as_json(bound, local_server, allowed_ctx, method):
+    spec = bound(local_server.url + "/echo/{item_id}", method=method)
+    result = await spec.invoke({"item_id": 7, "note": "hi", "done": False}, allowed_ctx)
+    assert result.ok, result.error
+    assert result.content["method"] == method
+    assert result.content["path"] == "/echo/7"
+    assert json.loads(result.content["body"]) == {"note": "hi", "done": False}
+
+
+@pytest.mark.anyio
 async def test_a_missing_placeholder_argument_is_reported(bound, allowed_ctx):
     spec = bound("http://127.0.0.1:9/echo/{item_id}")
     result = await spec.invoke({"page": 1}, allowed_ctx)

@@ -106,6 +106,7 @@ async def test_tool_errors_and_bugs_are_results(caplog):
     bug = await TOOLS["buggy"].invoke({}, ToolContext())
     assert bug.error == "internal error in tool 'buggy': KeyError: 'missing' (this is a bug; please report it)"
     assert "tool buggy failed unexpectedly" in caplog.text
+    assert caplog.records[-1].exc_info[1].args == ("missing",)  # logged with its traceback
     inner = await TOOLS["raises_timeout"].invoke({}, ToolContext())
     assert inner.error == (
         "internal error in tool 'raises_timeout': TimeoutError: upstream gave up (this is a bug; please report it)"

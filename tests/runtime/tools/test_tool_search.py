@@ -126,6 +126,21 @@ async def test_wikipedia_reports_no_match(local_server):
     assert result.error == "no Wikipedia article matches 'zzzz'"
 
 
+async def test_without_a_summary_endpoint_the_search_excerpt_is_the_summary(local_server):
+    ctx = ctx_for(wikipedia=WikipediaConfig(base_url=local_server.url))
+    result = await builtin_tools()["wikipedia"].invoke({"query": "Babbage"}, ctx)
+    assert result.content == {
+        "title": "Charles Babbage",
+        "summary": "Babbage designed the Analytical Engine",
+        "url": f"{local_server.url}/wiki/Charles_Babbage",
+        "other_matches": [],
+    }
+    assert [r.path for r in local_server.requests] == [
+        "/w/rest.php/v1/search/page?q=Babbage&limit=3",
+        "/api/rest_v1/page/summary/Charles_Babbage",
+    ]
+
+
 async def test_wikipedia_uses_the_language_subdomain_through_the_ssrf_policy():
     async def resolver(host, port):
         assert (host, port) == ("fr.wikipedia.org", 443)
