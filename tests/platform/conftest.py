@@ -23,6 +23,7 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
+from agent_factory.platform.admin import listen
 from agent_factory.platform.app import create_app
 from agent_factory.platform.db.connect import DatabaseUrls, open_database, with_user
 from agent_factory.platform.db.migrate import APP_ROLE, upgrade
@@ -134,8 +135,7 @@ class LiveServer:
     """The app under uvicorn in a thread, on a free port of 127.0.0.1."""
 
     def __init__(self, app) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock = listen("127.0.0.1", 0)  # serve's socket: TCP_NODELAY on its connections
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 
@@ -10,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from agent_factory.cli import main
+from agent_factory.platform.admin import listen
 from agent_factory.platform.db.migrate import CHECKSUM_TABLE, MigrationError, upgrade
 
 
@@ -94,3 +96,29 @@ def test_serve_on_a_taken_port_says_so_before_starting(cli):
         result = cli("serve", "--port", str(port))
     assert result.exit_code == 1
     assert result.output == f"error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+
+
+def test_connections_on_the_serve_socket_have_nagle_off():
+    """A response written in two parts must not wait for the client's delayed ACK (40 ms)."""
+    accepted: list[int] = []
+
+    async def accept_one() -> None:
+        sock = listen("127.0.0.1", 0)
+        loop = asyncio.get_running_loop()
+        got = loop.create_future()
+
+        class Record(asyncio.Protocol):
+            def connection_made(self, transport) -> None:
+                option = transport.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+                got.set_result(option)
+                transport.close()
+
+        server = await loop.create_server(Record, sock=sock)
+        _, writer = await asyncio.open_connection(*sock.getsockname())
+        accepted.append(await asyncio.wait_for(got, 10))
+        writer.close()
+        server.close()
+        await server.wait_closed()
+
+    asyncio.run(accept_one())
+    assert accepted == [1]
