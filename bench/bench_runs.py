@@ -36,8 +36,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "platform"))
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 
+from agent_factory.testing.specs import TWO_STEPS  # noqa: E402  the tests' two-step agent
 from bench_api import database  # noqa: E402  the same bench database
-from hosted_runs import TWO_STEPS, config_text  # noqa: E402  the tests' two-step agent and stub config
+from conftest import LiveServer  # noqa: E402  first: hosted_runs is imported by the platform's conftest
+from hosted_runs import config_text  # noqa: E402  the tests' stub configuration
 
 QUEUE = "bench-throughput"
 
@@ -135,7 +137,6 @@ def main() -> None:
     from agent_factory.platform.db.migrate import upgrade
     from agent_factory.platform.settings import RunSettings, Settings
     from agent_factory.testing import StubLLM
-    from conftest import LiveServer
 
     big = {p: "100000/minute" for p in ("free", "pro", "enterprise")}
     with database() as urls, tempfile.TemporaryDirectory() as folder, StubLLM(answer(0.0)) as instant, \
