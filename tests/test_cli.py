@@ -158,11 +158,19 @@ def test_check_imports_no_llm_graph_or_template_library():
     import subprocess
     import sys
 
+    heavy = ('litellm', 'langgraph', 'jinja2', 'agent_factory.codegen', 'asyncio', 'ssl', 'httpx', 'mcp')
     probe = ("import sys\nfrom agent_factory.cli import main\ntry:\n    main(['check', 'specs/market_research.md'])\n"
              "except SystemExit as done:\n    code = done.code\n"
-             "print(code, sorted(m for m in ('litellm', 'langgraph', 'jinja2', 'agent_factory.codegen') if m in sys.modules))")
+             f"print(code, sorted(m for m in {heavy!r} if m in sys.modules))\n"
+             "print(sorted(m for m in sys.modules if m.startswith('agent_factory.runtime')))")
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
-    assert done.stdout.splitlines()[-1] == "0 []"
+    assert done.stdout.splitlines()[-2:] == [
+        "0 []",
+        # the router configuration (for the cost estimate) and the built-in tools' table, nothing that runs them
+        "['agent_factory.runtime', 'agent_factory.runtime.config', 'agent_factory.runtime.errors', "
+        "'agent_factory.runtime.generated', 'agent_factory.runtime.tools', 'agent_factory.runtime.tools.builtin', "
+        "'agent_factory.runtime.tools.config', 'agent_factory.runtime.tools.model', 'agent_factory.runtime.tools.schema']",
+    ]
 
 
 def test_check_reports_each_file_as_it_finishes_with_one_blank_line_between_diagnostics(tmp_path):

@@ -39,11 +39,11 @@ def af_validate_spec(spec: "Spec", ctx: object) -> list["Diagnostic"]:
 
 def _runs_code(tool: "ToolRef") -> bool:
     """A well-formed `python:` or `mcp:` binding (a malformed one is E051 already)."""
+    if tool.binding is None or tool.binding.kind not in ("python", "mcp"):
+        return False  # the binding modules (and asyncio) are imported only for specs that need them
     from agent_factory.runtime.tools import mcp_binding, python_binding
 
     parsers = {"python": python_binding.parse_target, "mcp": mcp_binding.parse_target}
-    if tool.binding is None or tool.binding.kind not in parsers:
-        return False
     try:
         parsers[tool.binding.kind](tool.binding.target)
     except ValueError:

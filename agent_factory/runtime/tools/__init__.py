@@ -9,19 +9,43 @@ async with ToolRunner(resolve_tools(spec.tools), ToolConfig(workspace="work")) a
     result.ok, result.content, runner.tools_called  # True, 4, ["calculator"]
 ```
 
-Importing this package is cheap: httpx and the MCP SDK are imported when a tool runs.
+Importing this package imports none of its modules: each name above is imported from its
+module on first use, so the compiler (which reads `builtin_tools()` and
+`agent_factory.runtime.tools.model`) does not import the fetcher, the runner, asyncio or ssl.
+httpx and the MCP SDK are imported only when a tool runs.
 """
 
-from .bindings import binding_tool, resolve_tools
-from .builtin import builtin_tools
-from .config import HttpConfig, McpServerConfig, ToolConfig, WebSearchConfig, WikipediaConfig, load_mcp_config
-from .context import ToolContext
-from .fetch import FetchResponse, safe_fetch
-from .model import ToolError, ToolResult, ToolSpec
-from .netpolicy import AllowList, Refused, forbidden_reason
-from .runner import ToolCall, ToolRunner, call_tool
-from .search import SearchHit, SearchProvider, register_search_provider
-from .wikipedia import WikipediaProvider, register_wikipedia_provider
+from importlib import import_module
+
+# exported name -> the module of this package that defines it
+_EXPORTS = {
+    "AllowList": "netpolicy",
+    "FetchResponse": "fetch",
+    "HttpConfig": "config",
+    "McpServerConfig": "config",
+    "Refused": "netpolicy",
+    "SearchHit": "search",
+    "SearchProvider": "search",
+    "ToolCall": "runner",
+    "ToolConfig": "config",
+    "ToolContext": "context",
+    "ToolError": "model",
+    "ToolResult": "model",
+    "ToolRunner": "runner",
+    "ToolSpec": "model",
+    "WebSearchConfig": "config",
+    "WikipediaConfig": "config",
+    "WikipediaProvider": "wikipedia",
+    "binding_tool": "bindings",
+    "builtin_tools": "builtin",
+    "call_tool": "runner",
+    "forbidden_reason": "netpolicy",
+    "load_mcp_config": "config",
+    "register_search_provider": "search",
+    "register_wikipedia_provider": "wikipedia",
+    "resolve_tools": "bindings",
+    "safe_fetch": "fetch",
+}
 
 __all__ = [
     "AllowList",
@@ -51,3 +75,12 @@ __all__ = [
     "resolve_tools",
     "safe_fetch",
 ]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

@@ -1,21 +1,38 @@
 """The built-in tools, as a table: name, description, arguments, result, handler.
 
 `builtin_tools()` is what the built-in plugin returns from `af_register_tools`. Building
-the table imports no HTTP or MCP library; handlers import those when they run.
+the table imports none of the modules that implement the tools: `agent-factory check` reads
+the table (names, arguments) on every start and never runs a tool, while those modules pull
+in asyncio, ssl and the HTTP code. Each handler imports its module on its first call.
 """
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
-from .calculator import calculator_tool
-from .clock import current_time_tool
-from .fetch import http_fetch_tool
-from .files import list_directory_tool, read_file_tool, write_file_tool
 from .model import Handler, ToolSpec
 from .schema import arg, object_schema
-from .search import web_search_tool
-from .wikipedia import wikipedia_tool
+
+
+def _deferred(module: str, name: str) -> Handler:
+    """The coroutine `name` of `agent_factory.runtime.tools.<module>`, imported when called."""
+
+    async def handler(args: dict[str, Any], ctx: Any) -> Any:
+        return await getattr(import_module(f"{__package__}.{module}"), name)(args, ctx)
+
+    handler.__name__ = handler.__qualname__ = name
+    return handler
+
+
+web_search_tool = _deferred("search", "web_search_tool")
+wikipedia_tool = _deferred("wikipedia", "wikipedia_tool")
+http_fetch_tool = _deferred("fetch", "http_fetch_tool")
+current_time_tool = _deferred("clock", "current_time_tool")
+calculator_tool = _deferred("calculator", "calculator_tool")
+read_file_tool = _deferred("files", "read_file_tool")
+write_file_tool = _deferred("files", "write_file_tool")
+list_directory_tool = _deferred("files", "list_directory_tool")
 
 
 def _builtin(name: str, description: str, properties: dict[str, Any], result: str, handler: Handler) -> ToolSpec:

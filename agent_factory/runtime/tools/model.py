@@ -8,7 +8,6 @@ expected failure into a `ToolResult` with `ok=False`.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import json
 import logging
@@ -112,6 +111,8 @@ class ToolSpec(BaseModel):
 
     async def _run(self, args: dict[str, Any], ctx: ToolContext, limit: float) -> Any:
         """Validate, then run the handler under `limit` seconds; failures become `ToolError`."""
+        import asyncio  # here, not at the top: the compiler reads ToolSpecs without running any
+
         problems, clean = validate_args(self.parameters, args)
         if problems:
             raise ToolError("invalid arguments: " + "; ".join(problems))
