@@ -4,18 +4,20 @@ team's key gets 404 for every id of the first team; no key gets 401 on every rou
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
+from decimal import Decimal
 
 import httpx
 import pytest
 from langgraph_sdk import get_sync_client
-from langgraph_sdk.errors import NotFoundError
+from langgraph_sdk.errors import ConflictError, NotFoundError
 
 from agent_factory.platform.app import create_app
 from agent_factory.platform.settings import RunSettings
 from conftest import LiveServer, make_team
-from hosted_runs import agent, chat_and_values, settle
+from hosted_runs import agent, chat_and_values, owner_sql, settle, until
 
 
 @pytest.fixture(scope="session")
@@ -135,3 +137,88 @@ def test_every_route_without_a_key_answers_401(live):
             checked += 1
     assert checked >= 40
     assert httpx.get(f"{live.url}/info").json()["flags"] == {"assistants": True, "crons": False, "langsmith": False}
+
+
+def _checkpoints(database, thread_id: str) -> list[str]:
+    return [r[0] for r in owner_sql(database, "SELECT checkpoint_id FROM checkpoints WHERE thread_id = %s"
+                                              " ORDER BY checkpoint_id", thread_id)]
+
+
+def _orphan_blobs(database, thread_id: str) -> int:
+    """Channel values of the thread no checkpoint refers to (a rollback leaves none)."""
+    return owner_sql(database, """SELECT count(*) FROM checkpoint_blobs b WHERE b.thread_id = %s AND NOT EXISTS (
+        SELECT 1 FROM checkpoints c WHERE c.thread_id = b.thread_id
+           AND c.checkpoint -> 'channel_versions' ->> b.channel = b.version)""", thread_id)[0][0]
+
+
+def _gone(lg, thread_id: str, run_id: str) -> bool:
+    try:
+        lg.runs.get(thread_id, run_id)
+    except NotFoundError:
+        return True
+    return False
+
+
+def _first_run_then_one_held(lg, script, database, thread_id: str) -> tuple[str, dict, list[str]]:
+    """A finished run on the thread, then a second one held in its `polish` step (its `draft` step
+    checkpointed and paid for); returns the held run's id, the values and checkpoints before it."""
+    lg.runs.wait(thread_id, "two_steps", input={"topic": "tea"})
+    before = lg.threads.get_state(thread_id)
+    kept = _checkpoints(database, thread_id)
+    assert kept[-1] == before["checkpoint"]["checkpoint_id"]
+    script.hold["polish"] = threading.Event()
+    held = lg.runs.create(thread_id, "two_steps", input={"topic": "milk"})
+    until(lambda: script.seen.count("polish") == 2)
+    return held["run_id"], before["values"], kept
+
+
+def test_rollback_strategy_deletes_the_runs_in_flight_and_their_checkpoints(live, team_agent, script, database):
+    team, _ = team_agent
+    lg = get_sync_client(url=live.url, api_key=team.key)
+    tid = lg.threads.create()["thread_id"]
+    held, values_before, kept = _first_run_then_one_held(lg, script, database, tid)
+    written_by_held = set(_checkpoints(database, tid)[len(kept):])
+    assert written_by_held
+    queued = lg.runs.create(tid, "two_steps", input={"topic": "jam"})["run_id"]  # enqueued behind the held one
+    assert lg.runs.get(tid, queued)["status"] == "pending"
+    newest = lg.runs.create(tid, "two_steps", input={"topic": "oat"}, multitask_strategy="rollback")["run_id"]
+    assert _gone(lg, tid, queued)  # it never started: deleted at once
+    until(lambda: _gone(lg, tid, held), 30)
+    script.hold.pop("polish").set()
+    final = lg.runs.join(tid, newest)
+    assert chat_and_values(final)[1] == {"topic": "oat", "rough": "rough oat", "text": "polished Polish rough oat"}
+    runs = lg.runs.list(tid)
+    assert [(r["status"], r["multitask_strategy"]) for r in runs] == [("success", "rollback"), ("success", "enqueue")]
+    assert runs[0]["run_id"] == newest
+    assert owner_sql(database, "SELECT base_checkpoint FROM runs WHERE id = %s", newest) == [(kept[-1],)]
+    after = _checkpoints(database, tid)
+    assert after[:len(kept)] == kept and not written_by_held & set(after) and _orphan_blobs(database, tid) == 0
+    assert lg.threads.get(tid)["status"] == "idle"
+    # the held run's draft was paid for: its cost stays in the team's usage, and the audit log says so
+    audit = owner_sql(database, "SELECT target, detail->>'status', detail->>'cost_usd', detail->>'model_calls'"
+                                " FROM audit_log WHERE action = 'run.rollback' ORDER BY id")
+    assert audit == [(f"run:{queued}", "interrupted", "0.000000", "0"), (f"run:{held}", "interrupted", "0.000020", "1")]
+    assert owner_sql(database, "SELECT runs, spend_usd FROM team_usage WHERE team_id = %s", team.id) == [
+        (3, Decimal("0.000100"))]
+
+
+def test_cancel_with_rollback_puts_the_thread_back_as_it_was(live, team_agent, script, database):
+    team, _ = team_agent
+    lg = get_sync_client(url=live.url, api_key=team.key)
+    tid = lg.threads.create()["thread_id"]
+    held, values_before, kept = _first_run_then_one_held(lg, script, database, tid)
+    assert lg.runs.cancel(tid, held, wait=True, action="rollback") is None
+    assert _gone(lg, tid, held)
+    script.hold.pop("polish").set()
+    state = lg.threads.get_state(tid)
+    assert (state["values"], state["checkpoint"]["checkpoint_id"]) == (values_before, kept[-1])
+    assert _checkpoints(database, tid) == kept and _orphan_blobs(database, tid) == 0
+    thread = lg.threads.get(tid)
+    assert (thread["status"], thread["values"]) == ("idle", values_before)
+    ended = lg.runs.list(tid)[0]["run_id"]
+    with pytest.raises(ConflictError) as refused:
+        lg.runs.cancel(tid, ended, action="rollback")
+    assert refused.value.response.json() == {
+        "error": "conflict", "detail": "the run has ended (success); only a pending or running run can be rolled back"}
+    # the thread goes on from the state before the rolled-back run
+    assert lg.runs.wait(tid, "two_steps", input={"topic": "jam"})["text"] == "polished Polish rough jam"

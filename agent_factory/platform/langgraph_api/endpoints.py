@@ -250,13 +250,20 @@ async def join_stream(thread_id: str, run_id: str, request: Request, cancel_on_d
     return _streamed(request, principal, run, modes, events.last_event_id(last_event_id, None), cancel_on_disconnect)
 
 
-@router.post("/threads/{thread_id}/runs/{run_id}/cancel", status_code=202)
+@router.post("/threads/{thread_id}/runs/{run_id}/cancel", status_code=202, responses=error_responses(409))
 async def cancel_run(thread_id: str, run_id: str, request: Request, wait: bool | int = Query(False),
                      action: str = Query("interrupt", pattern="^(interrupt|rollback)$"),
-                     principal: Principal = caller("runs:write")) -> JSONResponse:
-    """Cancel the run (`action=interrupt`: its checkpoints stay)."""
+                     principal: Principal = caller("runs:write")) -> Response:
+    """Cancel the run. `action=interrupt`: it ends `interrupted`, its checkpoints stay. `action=rollback`:
+    it is then deleted with the checkpoints it wrote (409 once it has ended); the answer has no
+    body, and with `wait` it is 204 once the run is gone."""
     run = await _run_on(request, principal, thread_id, run_id)
-    ended = await runs.cancel(request.app.state.pool, principal, run["id"], run["thread_id"])
+    pool, waiter = request.app.state.pool, request.app.state.run_waiter
+    if action == "rollback":
+        await runs.roll_back(pool, principal, run["id"], run["thread_id"], request.app.state.settings.runs.queue)
+        gone = wait and await runs.gone(pool, principal, run["id"], WAIT_S, waiter)
+        return Response(status_code=204 if gone else 202)
+    ended = await runs.cancel(pool, principal, run["id"], run["thread_id"])
     if wait:
-        ended = await runs.wait(request.app.state.pool, principal, run["id"], WAIT_S, request.app.state.run_waiter)
+        ended = await runs.wait(pool, principal, run["id"], WAIT_S, waiter)
     return JSONResponse(service.run(ended), status_code=202)

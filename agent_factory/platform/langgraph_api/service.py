@@ -144,7 +144,5 @@ def unsupported(body) -> None:
         raise InvalidRequest("`command` (resume, goto, update) is not supported by this server")
     if body.webhook:
         raise InvalidRequest("webhooks are not supported by this server")
-    if body.multitask_strategy == "rollback":
-        raise InvalidRequest("multitask_strategy `rollback` is not supported; use `interrupt`, `reject` or `enqueue`")
     if body.input is not None and not isinstance(body.input, dict):
         raise InvalidRequest("`input` must be an object of the agent's inputs")

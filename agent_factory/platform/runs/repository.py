@@ -57,7 +57,7 @@ async def on_thread(conn: Conn, team_id: UUID, thread_id: UUID, limit: int, offs
 
 async def active_on_thread(conn: Conn, team_id: UUID, thread_id: UUID) -> list[asyncpg.Record]:
     return await conn.fetch(
-        "SELECT id, job_id FROM runs WHERE team_id = $1 AND thread_id = $2 AND status IN ('pending', 'running')",
+        "SELECT id, job_id, status FROM runs WHERE team_id = $1 AND thread_id = $2 AND status IN ('pending', 'running')",
         team_id, thread_id)
 
 
@@ -149,3 +149,64 @@ async def status(conn: Conn, team_id: UUID, run_id: UUID) -> str | None:
 
 async def notify_done(conn: Conn, run_id: UUID) -> None:
     await conn.execute("SELECT pg_notify('af_run_done', $1)", str(run_id))
+
+
+# ---------------------------------------------------------------- rollback (see runs/rollback.py)
+
+ROLLBACK_TASK = "agent_factory.rollback"
+
+
+async def defer_rollback(conn: Conn, run_id: UUID, team_id: UUID, lock: str | None, queue: str,
+                         actor: dict[str, str | None]) -> int:
+    """Queue the rollback of a run behind the jobs already holding `lock` (the run's thread)."""
+    return await conn.fetchval(
+        """SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[
+               ROW($3, $4, 0, $1, NULL, $2::jsonb, NULL)::procrastinate_job_to_defer_v1]))""",
+        lock, {"run_id": str(run_id), "team_id": str(team_id), **actor}, queue, ROLLBACK_TASK)
+
+
+async def locked(conn: Conn, team_id: UUID, run_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT {RUN_COLUMNS}, base_checkpoint FROM runs WHERE team_id = $1 AND id = $2 FOR UPDATE",
+                               team_id, run_id)
+
+
+async def job_active(conn: Conn, job_id: int | None) -> bool:
+    """Is the run's job still queued or being worked on (a worker may still write for it)?"""
+    return bool(job_id) and bool(await conn.fetchval(
+        "SELECT true FROM procrastinate_jobs WHERE id = $1 AND status IN ('todo', 'doing')", job_id))
+
+
+async def delete_checkpoints_after(conn: Conn, thread: str, base: str) -> int:
+    """Delete the thread's checkpoints (and their writes) newer than `base`, then the channel
+    values no remaining checkpoint refers to. Checkpoint ids grow with time; compared bytewise."""
+    deleted = await conn.fetchval(
+        """WITH gone AS (DELETE FROM checkpoints WHERE thread_id = $1 AND checkpoint_id COLLATE "C" > $2 RETURNING 1)
+           SELECT count(*) FROM gone""", thread, base)
+    await conn.execute('DELETE FROM checkpoint_writes WHERE thread_id = $1 AND checkpoint_id COLLATE "C" > $2', thread, base)
+    await conn.execute(
+        """DELETE FROM checkpoint_blobs b WHERE b.thread_id = $1 AND NOT EXISTS (
+               SELECT 1 FROM checkpoints c WHERE c.thread_id = b.thread_id AND c.checkpoint_ns = b.checkpoint_ns
+                  AND c.checkpoint -> 'channel_versions' ->> b.channel = b.version)""", thread)
+    return deleted
+
+
+async def delete(conn: Conn, team_id: UUID, run_id: UUID) -> None:
+    """Delete the run and its events."""
+    await conn.execute("DELETE FROM runs WHERE team_id = $1 AND id = $2", team_id, run_id)
+
+
+async def restore_thread(conn: Conn, team_id: UUID, thread_id: UUID) -> None:
+    """The thread as its remaining runs left it: busy while one is queued or running, else the
+    outcome of the last one to end; its values those of the last run that wrote any."""
+    await conn.execute(
+        """UPDATE threads t SET updated_at = now(),
+                  values = (SELECT r.state FROM runs r WHERE r.team_id = $1 AND r.thread_id = $2 AND r.state IS NOT NULL
+                             ORDER BY r.finished_at DESC NULLS LAST, r.created_at DESC LIMIT 1),
+                  status = coalesce(
+                      (SELECT 'busy' FROM runs r WHERE r.team_id = $1 AND r.thread_id = $2
+                                                   AND r.status IN ('pending', 'running') LIMIT 1),
+                      (SELECT CASE r.status WHEN 'success' THEN 'idle' WHEN 'interrupted' THEN 'interrupted' ELSE 'error' END
+                         FROM runs r WHERE r.team_id = $1 AND r.thread_id = $2
+                        ORDER BY r.finished_at DESC NULLS LAST, r.created_at DESC LIMIT 1),
+                      'idle')
+            WHERE t.team_id = $1 AND t.id = $2""", team_id, thread_id)

@@ -24,7 +24,7 @@ from ..quotas import service as quotas
 from ..settings import Settings
 from ..threads import repository as threads
 from ..worker.execute import spec_and_plan
-from . import repository
+from . import repository, rollback
 
 HOSTED_RUN_CAP = Decimal("5")  # the hosted constitution's max_cost_per_run: the worst case of an unpriced spec
 MULTITASK = ("reject", "enqueue", "interrupt", "rollback")
@@ -44,7 +44,9 @@ class NewRun:
 
 async def create(pool: asyncpg.Pool, principal: Principal, settings: Settings, new: NewRun, limiter=None) -> tuple[dict, dict]:
     """Queue a run; returns it and the rate-limit headers. 404 for an unknown agent or thread,
-    409 when `reject` meets a busy thread, 422 for inputs that do not fit, 402 past a quota, 429 past the rate."""
+    409 when `reject` meets a busy thread, 422 for inputs that do not fit, 402 past a quota, 429 past the rate.
+    `interrupt` and `rollback` stop the runs in flight on the thread first (`rollback` queues their
+    deletion ahead of the new run: see `rollback`)."""
     team = principal.team_id
     async with tenant_transaction(pool, team, principal.user_id) as conn:
         version = await repository.agent_version(conn, team, new.agent_id)
@@ -54,7 +56,7 @@ async def create(pool: asyncpg.Pool, principal: Principal, settings: Settings, n
         plan = await quotas.plan(conn, team)
         headers = await limiter.hit(plan, str(principal.key_id or principal.session_id)) if limiter else {}
         if new.thread_id is not None:
-            await _claim_thread(conn, team, new)
+            await _claim_thread(conn, principal, new, settings.runs.queue)
         worst = version["cost_usd_max"] if version["cost_usd_max"] is not None else HOSTED_RUN_CAP
         month = await quotas.reserve(conn, team, worst, settings.runs)
         options = {**new.options, "quota_month": month.isoformat(), "tier": plan, "multitask_strategy": new.multitask}
@@ -81,7 +83,8 @@ async def _checked_inputs(conn: asyncpg.Connection, team: UUID, version: asyncpg
         raise InvalidRequest(str(exc)) from None
 
 
-async def _claim_thread(conn: asyncpg.Connection, team: UUID, new: NewRun) -> None:
+async def _claim_thread(conn: asyncpg.Connection, principal: Principal, new: NewRun, queue: str) -> None:
+    team = principal.team_id
     thread = await threads.get(conn, team, new.thread_id, lock=True)
     if thread is None:
         raise NotFound("no such thread")
@@ -93,6 +96,8 @@ async def _claim_thread(conn: asyncpg.Connection, team: UUID, new: NewRun) -> No
     if active and new.multitask in ("interrupt", "rollback"):
         for run in active:
             await _cancel(conn, team, run["id"])
+            if new.multitask == "rollback":
+                await rollback.request(conn, principal, run["id"], queue, started=run["status"] != "pending")
     await threads.set_busy(conn, team, new.thread_id, new.agent_id)
 
 
@@ -119,30 +124,40 @@ async def recent(pool: asyncpg.Pool, principal: Principal, limit: int) -> list[d
         return [dict(r) for r in await repository.page(conn, principal.team_id, limit)]
 
 
-async def wait(pool: asyncpg.Pool, principal: Principal, run_id: UUID, timeout_s: float, waiter=None) -> dict[str, Any]:
+async def wait(pool: asyncpg.Pool, principal: Principal, run_id: UUID, timeout_s: float, waiter=None,
+               until=lambda run: run["status"] in repository.TERMINAL) -> dict[str, Any]:
     """The run once it ended (or as it is after `timeout_s`): woken by the worker's notification
     when a `RunWaiter` is given, polling otherwise (and every second anyway)."""
     if waiter is None:
-        return await _poll(pool, principal, run_id, timeout_s)
+        return await _poll(pool, principal, run_id, timeout_s, until)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     with waiter.watch(str(run_id)) as ended:
         while True:
             run = await get(pool, principal, run_id)
             left = deadline - loop.time()
-            if run["status"] in repository.TERMINAL or left <= 0:
+            if until(run) or left <= 0:
                 return run
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(ended.wait(), min(1.0, left))
             ended.clear()
 
 
-async def _poll(pool: asyncpg.Pool, principal: Principal, run_id: UUID, timeout_s: float) -> dict[str, Any]:
+async def gone(pool: asyncpg.Pool, principal: Principal, run_id: UUID, timeout_s: float, waiter=None) -> bool:
+    """Whether the run was deleted (rolled back) within `timeout_s`."""
+    try:
+        await wait(pool, principal, run_id, timeout_s, waiter, until=lambda run: False)
+    except NotFound:
+        return True
+    return False
+
+
+async def _poll(pool: asyncpg.Pool, principal: Principal, run_id: UUID, timeout_s: float, until) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     deadline, pause = loop.time() + timeout_s, 0.005
     while True:
         run = await get(pool, principal, run_id)
-        if run["status"] in repository.TERMINAL or loop.time() >= deadline:
+        if until(run) or loop.time() >= deadline:
             return run
         await asyncio.sleep(pause)
         pause = min(pause * 1.5, 0.25)
@@ -155,6 +170,19 @@ async def cancel(pool: asyncpg.Pool, principal: Principal, run_id: UUID, thread_
     async with tenant_transaction(pool, principal.team_id, principal.user_id) as conn:
         await _cancel(conn, principal.team_id, run_id)
     return await get(pool, principal, run_id)
+
+
+async def roll_back(pool: asyncpg.Pool, principal: Principal, run_id: UUID, thread_id: UUID | None, queue: str) -> None:
+    """Stop the run and queue its rollback (`rollback`); 404 for a run this team does not have (on
+    that thread), 409 for a run that has ended (only a queued or running run is rolled back)."""
+    async with tenant_transaction(pool, principal.team_id, principal.user_id) as conn:
+        run = await repository.locked(conn, principal.team_id, run_id)
+        if run is None or (thread_id is not None and run["thread_id"] != thread_id):
+            raise NotFound("no such run")
+        if run["status"] in repository.TERMINAL:
+            raise Conflict(f"the run has ended ({run['status']}); only a pending or running run can be rolled back")
+        await _cancel(conn, principal.team_id, run_id)
+        await rollback.request(conn, principal, run_id, queue, started=run["status"] != "pending")
 
 
 async def _cancel(conn: asyncpg.Connection, team: UUID, run_id: UUID) -> None:

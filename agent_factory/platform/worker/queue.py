@@ -15,11 +15,14 @@ from uuid import UUID
 import asyncpg
 
 from ..db.pool import create_pool
+from ..runs.repository import ROLLBACK_TASK
+from ..runs.rollback import rollback_job
 from ..settings import Settings
 from .tasks import run_job
 
 log = logging.getLogger("agent_factory.platform.worker")
 TASK = "agent_factory.run"
+ROLLBACK_TRIES = 300  # a thread-less run's rollback waits for its job to end, a second per try
 
 
 def queue_app(settings: Settings, pool: asyncpg.Pool, pool_size: int):
@@ -37,6 +40,12 @@ def queue_app(settings: Settings, pool: asyncpg.Pool, pool_size: int):
               retry=procrastinate.RetryStrategy(max_attempts=settings.runs.max_attempts, wait=1))
     async def run(context, run_id: str, team_id: str) -> None:
         await run_job(pool, settings, UUID(run_id), UUID(team_id), context.abort_reason, vault)
+
+    # a rolled-back run's deletion, queued behind the run's own job on its thread (runs/rollback.py)
+    @app.task(name=ROLLBACK_TASK, queue=settings.runs.queue,
+              retry=procrastinate.RetryStrategy(max_attempts=ROLLBACK_TRIES, wait=1))
+    async def roll_back(run_id: str, team_id: str, actor_user: str | None = None, actor_key: str | None = None) -> None:
+        await rollback_job(pool, UUID(run_id), UUID(team_id), actor_user, actor_key)
 
     return app
 
