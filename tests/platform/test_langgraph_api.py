@@ -12,10 +12,11 @@ from decimal import Decimal
 import httpx
 import pytest
 from langgraph_sdk import get_sync_client
-from langgraph_sdk.errors import ConflictError, NotFoundError
+from langgraph_sdk.errors import ConflictError, NotFoundError, UnprocessableEntityError
 
 from agent_factory.platform.app import create_app
 from agent_factory.platform.settings import RunSettings
+from agent_factory.testing.specs import CALC
 from conftest import LiveServer, make_team
 from hosted_runs import agent, chat_and_values, owner_sql, settle, until
 
@@ -222,3 +223,79 @@ def test_cancel_with_rollback_puts_the_thread_back_as_it_was(live, team_agent, s
         "error": "conflict", "detail": "the run has ended (success); only a pending or running run can be rolled back"}
     # the thread goes on from the state before the rolled-back run
     assert lg.runs.wait(tid, "two_steps", input={"topic": "jam"})["text"] == "polished Polish rough jam"
+
+
+def test_searches_filter_sort_page_and_select_as_the_client_asks(live, team_agent, client):
+    team, created = team_agent
+    calc = agent(client, team, CALC)
+    lg = get_sync_client(url=live.url, api_key=team.key)
+    sha = created["spec_sha256"]
+    assert [a["graph_id"] for a in lg.assistants.search(metadata={"spec_sha256": sha})] == ["two_steps"]
+    assert lg.assistants.search(metadata={"spec_sha256": "0" * 64}) == []
+    assert [a["graph_id"] for a in lg.assistants.search(sort_by="name", sort_order="desc")] == ["two_steps", "calc"]
+    assert lg.assistants.search(select=["graph_id", "version"]) == [{"graph_id": "two_steps", "version": 1},
+                                                                   {"graph_id": "calc", "version": 1}]
+    first = lg.assistants.search(limit=1, response_format="object")
+    assert ([a["assistant_id"] for a in first["assistants"]], first["next"]) == ([created["id"]], "1")
+    last = lg.assistants.search(limit=1, offset=1, response_format="object")
+    assert ([a["assistant_id"] for a in last["assistants"]], last["next"]) == ([calc["id"]], None)
+
+    one = lg.threads.create(metadata={"user": "u1"})["thread_id"]
+    two = lg.threads.create(metadata={"user": "u2"})["thread_id"]
+    lg.runs.wait(one, "two_steps", input={"topic": "tea"})
+    assert [t["thread_id"] for t in lg.threads.search(metadata={"user": "u1"})] == [one]
+    assert [t["thread_id"] for t in lg.threads.search(values={"topic": "tea"})] == [one]
+    assert [t["thread_id"] for t in lg.threads.search(ids=[two, "not-an-id"])] == [two]
+    assert [t["thread_id"] for t in lg.threads.search()] == [two, one]
+    assert [t["thread_id"] for t in lg.threads.search(sort_by="created_at", sort_order="asc")] == [one, two]
+    assert lg.threads.search(ids=[one], select=["thread_id", "status"]) == [{"thread_id": one, "status": "idle"}]
+    with pytest.raises(UnprocessableEntityError) as refused:
+        lg.threads.search(extract={"topic": "values.topic"})
+    assert refused.value.response.json()["detail"] == "`extract` is not supported by this server; read the thread's `values`"
+
+    assert [r["status"] for r in lg.runs.list(one, status="success")] == ["success"]
+    assert lg.runs.list(one, status="error") == []
+    assert [list(r) for r in lg.runs.list(one, select=["run_id", "status"])] == [["run_id", "status"]]
+
+
+def test_run_options_this_server_does_not_implement_are_refused_not_ignored(live, team_agent):
+    team, _ = team_agent
+    lg = get_sync_client(url=live.url, api_key=team.key)
+    tid = lg.threads.create()["thread_id"]
+    lg.runs.wait(tid, "two_steps", input={"topic": "tea"})
+    newest = lg.threads.get_state(tid)["checkpoint"]["checkpoint_id"]
+    refused = {
+        "a run always continues from the thread's newest checkpoint; `checkpoint_id` (running from an earlier one) "
+        "is not supported": dict(checkpoint_id=newest),
+        "`after_seconds` (delayed runs) is not supported; runs start as soon as a worker is free": dict(after_seconds=5),
+        "assistants of this server take no `context`; pass the agent's inputs in `input`": dict(context={"user": "u1"}),
+        "webhooks are not supported by this server": dict(webhook="http://127.0.0.1:9/hook"),
+        "`command` (resume, goto, update) is not supported by this server": dict(command={"resume": "yes"}),
+        "interrupt_before / interrupt_after are not supported by this server": dict(interrupt_before=["polish"]),
+        "stream_mode `events` is not supported by this server; use values, updates, messages-tuple, custom": dict(
+            stream_mode=["values", "events"]),
+    }
+    for detail, options in refused.items():
+        with pytest.raises(UnprocessableEntityError) as raised:
+            lg.runs.create(tid, "two_steps", input={"topic": "jam"}, **options)
+        assert raised.value.response.json() == {"error": "invalid_request", "detail": detail}, options
+    assert lg.runs.list(tid, limit=100)[0]["status"] == "success" and len(lg.runs.list(tid, limit=100)) == 1
+    # the state at a checkpoint: the newest one is served, another one is refused
+    assert lg.threads.get_state(tid, checkpoint_id=newest) == lg.threads.get_state(tid)
+    assert lg.threads.get_state(tid, checkpoint={"thread_id": tid, "checkpoint_ns": ""}) == lg.threads.get_state(tid)
+    with pytest.raises(UnprocessableEntityError) as raised:
+        lg.threads.get_state(tid, checkpoint={"thread_id": tid, "checkpoint_ns": "", "checkpoint_id": "1f0-older"})
+    assert raised.value.response.json()["detail"] == (
+        "only the thread's newest checkpoint can be read (`checkpoint_id` names another one); "
+        "see the thread's history for the states its runs left")
+
+
+def test_messages_tuple_streams_the_answer_once_the_guards_passed(live, team_agent):
+    team, _ = team_agent
+    lg = get_sync_client(url=live.url, api_key=team.key)
+    tid = lg.threads.create()["thread_id"]
+    parts = list(lg.runs.stream(tid, "two_steps", input={"topic": "tea"}, stream_mode=["messages-tuple", "custom"]))
+    assert [p.event for p in parts] == ["metadata", "messages"]
+    message, meta = parts[1].data
+    assert (message["type"], message["content"]) == ("ai", "polished Polish rough tea")
+    assert meta == {"run_id": parts[0].data["run_id"], "thread_id": tid, "langgraph_node": "__guard__"}

@@ -29,7 +29,8 @@ def populated(client, two_teams, market_research):
         run = client.post(f"/v1/agents/{agent['id']}/runs", json={"input": {"query": "q"}, "thread_id": thread["id"]},
                           headers=team.auth).json()
         resources[team.id] = {"agent_id": agent["id"], "key_id": key["id"], "user_id": member["user_id"], "version": "1",
-                              "thread_id": thread["id"], "run_id": run["id"], "assistant_id": agent["id"], "name": "PROVIDER_KEY"}
+                              "thread_id": thread["id"], "run_id": run["id"], "assistant_id": agent["id"], "name": "PROVIDER_KEY",
+                              "checkpoint_id": "1f0-any"}  # the thread is the other team's: no checkpoint is looked at
     return resources
 
 

@@ -18,14 +18,14 @@ from sse_starlette import EventSourceResponse
 
 from ... import __version__
 from ..auth import Principal
-from ..errors import Conflict, NotFound, error_responses
+from ..errors import Conflict, InvalidRequest, NotFound, error_responses
 from ..runs import events
 from ..runs import service as runs
 from ..runs.access import caller
 from ..threads import service as threads
 from ..worker.execute import spec_and_plan
 from . import service, stream
-from .schemas import AssistantSearch, RunCreate, ThreadCreate, ThreadSearch
+from .schemas import AssistantSearch, RunCreate, RunStatus, StateAt, ThreadCreate, ThreadSearch
 
 router = APIRouter(tags=["langgraph"], responses=error_responses(400, 401, 403, 404, 422))
 info_router = APIRouter(tags=["langgraph"])
@@ -43,11 +43,18 @@ async def info() -> dict[str, Any]:
 
 
 @router.post("/assistants/search")
-async def search_assistants(body: AssistantSearch, request: Request, principal: Principal = caller("agents:read")) -> list:
-    """The team's agents as assistants, filtered by graph id or name."""
+async def search_assistants(body: AssistantSearch, request: Request, principal: Principal = caller("agents:read")) -> JSONResponse:
+    """The team's agents as assistants, filtered by graph id, name and metadata (containment),
+    sorted (`sort_by`, `sort_order`; oldest first by default), optionally only the `select`ed fields.
+    `X-Pagination-Next` holds the next page's offset while there is one."""
     found = [service.assistant(a) for a in await service.agents_of(request.app.state.pool, principal)]
-    found = [a for a in found if body.graph_id in (None, a["graph_id"]) and body.name in (None, a["name"])]
-    return found[body.offset:body.offset + body.limit]
+    found = [a for a in found if body.graph_id in (None, a["graph_id"]) and body.name in (None, a["name"])
+             and service.contains(a["metadata"], body.metadata)]
+    found = service.ordered(found, body.sort_by or "created_at", body.sort_order or "asc", "assistant_id")
+    page = found[body.offset:body.offset + body.limit]
+    more = body.offset + body.limit < len(found)
+    headers = {"X-Pagination-Next": str(body.offset + body.limit)} if more else {}
+    return JSONResponse([service.selected(a, body.select) for a in page], headers=headers)
 
 
 @router.get("/assistants/{assistant_id}")
@@ -111,9 +118,15 @@ async def delete_thread(thread_id: str, request: Request, principal: Principal =
 
 @router.post("/threads/search")
 async def search_threads(body: ThreadSearch, request: Request, principal: Principal = caller("agents:read")) -> list:
-    """The team's threads, newest first, filtered by metadata (containment) and status."""
-    found = await threads.search(request.app.state.pool, principal, body.metadata or {}, body.status, body.limit, body.offset)
-    return [service.thread(t) for t in found]
+    """The team's threads filtered by metadata and values (containment), ids and status; sorted
+    (`sort_by`, `sort_order`; newest first by default); optionally only the `select`ed fields."""
+    if body.extract:
+        raise InvalidRequest("`extract` is not supported by this server; read the thread's `values`")
+    ids = None if body.ids is None else [u for u in map(service.as_uuid, body.ids) if u is not None]
+    where = {"metadata": body.metadata, "values": body.values, "status": body.status, "ids": ids}
+    sort = (body.sort_by or "created_at", body.sort_order or "desc")
+    found = await threads.search(request.app.state.pool, principal, where, sort, body.limit, body.offset)
+    return [service.selected(service.thread(t), body.select) for t in found]
 
 
 @router.get("/threads/{thread_id}/state")
@@ -122,10 +135,28 @@ async def thread_state(thread_id: str, request: Request, principal: Principal = 
     return service.state(*await threads.state(request.app.state.pool, principal, _thread_id(thread_id)))
 
 
+@router.get("/threads/{thread_id}/state/{checkpoint_id}")
+async def thread_state_by_id(thread_id: str, checkpoint_id: str, request: Request,
+                             principal: Principal = caller("agents:read")) -> dict:
+    """As `GET …/state` when `checkpoint_id` is the thread's newest checkpoint; 422 for another one."""
+    return await _state_at(request, principal, thread_id, checkpoint_id)
+
+
 @router.post("/threads/{thread_id}/state/checkpoint")
-async def thread_state_at(thread_id: str, request: Request, principal: Principal = caller("agents:read")) -> dict:
-    """As `GET …/state`: the body's checkpoint (and its thread id) is never read."""
-    return service.state(*await threads.state(request.app.state.pool, principal, _thread_id(thread_id)))
+async def thread_state_at(thread_id: str, request: Request, body: StateAt | None = None,
+                          principal: Principal = caller("agents:read")) -> dict:
+    """As `GET …/state/{checkpoint_id}` with the body's `checkpoint.checkpoint_id` (its thread id is
+    never read); without one, the newest state."""
+    checkpoint = body.checkpoint if body and body.checkpoint else {}
+    return await _state_at(request, principal, thread_id, checkpoint.get("checkpoint_id"))
+
+
+async def _state_at(request: Request, principal: Principal, thread_id: str, checkpoint_id: Any) -> dict:
+    state = service.state(*await threads.state(request.app.state.pool, principal, _thread_id(thread_id)))
+    if checkpoint_id and checkpoint_id != state["checkpoint"]["checkpoint_id"]:
+        raise InvalidRequest("only the thread's newest checkpoint can be read (`checkpoint_id` names another one); "
+                             "see the thread's history for the states its runs left")
+    return state
 
 
 @router.post("/threads/{thread_id}/history")
@@ -212,11 +243,12 @@ async def stream_stateless_run(body: RunCreate, request: Request, principal: Pri
 
 @router.get("/threads/{thread_id}/runs")
 async def list_runs(thread_id: str, request: Request, limit: int = Query(10, ge=1, le=1000), offset: int = Query(0, ge=0),
-                    status: str | None = Query(None, max_length=20), principal: Principal = caller("agents:read")) -> list:
-    """The thread's runs, newest first."""
+                    status: RunStatus | None = Query(None), select: list[str] | None = Query(None),
+                    principal: Principal = caller("agents:read")) -> list:
+    """The thread's runs, newest first, optionally only those of one status and the `select`ed fields."""
     pool = request.app.state.pool
-    found = await runs.on_thread(pool, principal, _thread_id(thread_id), limit, offset, status or None)
-    return [service.run(r) for r in found]
+    found = await runs.on_thread(pool, principal, _thread_id(thread_id), limit, offset, status)
+    return [service.selected(service.run(r), select) for r in found]
 
 
 async def _run_on(request: Request, principal: Principal, thread_id: str, run_id: str) -> dict[str, Any]:
@@ -247,6 +279,7 @@ async def join_stream(thread_id: str, run_id: str, request: Request, cancel_on_d
     """Rejoin the run's stream, after `Last-Event-ID` when given."""
     run = await _run_on(request, principal, thread_id, run_id)
     modes = [m for m in (stream_mode or []) if m] or run["options"].get("stream_mode") or ["values"]
+    service.known_modes(modes)
     return _streamed(request, principal, run, modes, events.last_event_id(last_event_id, None), cancel_on_disconnect)
 
 

@@ -3,6 +3,12 @@
 The client keeps adding keys, so unknown keys are ignored; values this server does not support are
 refused with 422. Identity never comes from a body: `config.configurable`, `checkpoint` and their
 `thread_id`s are not read at all (the thread is the one in the path, minted by this server).
+
+Keys read by nobody, on purpose: `config` (an assistant has no configurable fields), LangSmith's
+`feedback_keys` and `langsmith_tracer`, `durability`/`checkpoint_during` (every step is
+checkpointed), `stream_subgraphs` (no subgraphs), `stream_resumable` (every stream can be
+rejoined), `on_completion` (a thread-less run is always kept, so it can be joined) and
+`strict_resume` (no `command`).
 """
 
 from __future__ import annotations
@@ -13,8 +19,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ..runs.schemas import Json, storable_json
 
-StreamMode = Literal["values", "updates", "messages-tuple", "messages", "custom", "events", "debug", "tasks",
-                     "checkpoints"]
+STREAM_MODES = ("values", "updates", "messages-tuple", "custom")
+RunStatus = Literal["pending", "running", "success", "error", "timeout", "interrupted"]
+SortOrder = Literal["asc", "desc"]
 
 
 class _Body(BaseModel):
@@ -27,6 +34,9 @@ class AssistantSearch(_Body):
     metadata: Json | None = None
     limit: int = Field(10, ge=1, le=1000, strict=True)
     offset: int = Field(0, ge=0, strict=True)
+    sort_by: Literal["assistant_id", "graph_id", "name", "created_at", "updated_at"] | None = None
+    sort_order: SortOrder | None = None
+    select: list[str] | None = Field(None, max_length=50)
 
 
 class ThreadCreate(_Body):
@@ -37,9 +47,15 @@ class ThreadCreate(_Body):
 
 class ThreadSearch(_Body):
     metadata: Json | None = None
+    values: Json | None = None
+    ids: list[str] | None = Field(None, max_length=1000)
     status: Literal["idle", "busy", "interrupted", "error"] | None = None
     limit: int = Field(10, ge=1, le=1000, strict=True)
     offset: int = Field(0, ge=0, strict=True)
+    sort_by: Literal["thread_id", "status", "created_at", "updated_at"] | None = None
+    sort_order: SortOrder | None = None
+    select: list[str] | None = Field(None, max_length=50)
+    extract: Json | None = None
 
 
 class RunCreate(_Body):
@@ -49,7 +65,11 @@ class RunCreate(_Body):
     input: Annotated[Any, AfterValidator(storable_json)] = None
     command: Json | None = None
     metadata: Json | None = None
-    stream_mode: StreamMode | list[StreamMode] = "values"
+    context: Json | None = None
+    checkpoint: Json | None = None
+    checkpoint_id: str | None = Field(None, max_length=200)
+    after_seconds: float | None = None
+    stream_mode: str | list[str] = Field("values", max_length=20)
     multitask_strategy: Literal["reject", "enqueue", "interrupt", "rollback"] = "enqueue"
     if_not_exists: Literal["create", "reject"] = "reject"
     on_disconnect: Literal["cancel", "continue"] = "continue"
@@ -61,9 +81,13 @@ class RunCreate(_Body):
         return [self.stream_mode] if isinstance(self.stream_mode, str) else list(self.stream_mode)
 
 
-class StateQuery(_Body):
+class StateAt(_Body):
+    checkpoint: Json | None = None
     subgraphs: bool = False
 
 
 class HistoryQuery(_Body):
     limit: int = Field(10, ge=1, le=1000, strict=True)
+    before: str | Json | None = None
+    metadata: Json | None = None
+    checkpoint: Json | None = None

@@ -18,6 +18,7 @@ from ..agents import service as agent_service
 from ..auth import Context, Principal
 from ..db.tenant import tenant_transaction
 from ..errors import InvalidRequest, NotFound
+from .schemas import STREAM_MODES
 
 NOT_FOUND = "Thread or assistant not found."
 
@@ -92,6 +93,25 @@ def graph(plan) -> dict[str, Any]:
     return {"nodes": nodes, "edges": edges}
 
 
+def contains(have: dict[str, Any], want: dict[str, Any] | None) -> bool:
+    """Metadata containment, as `@>` on one level: every key of `want` with the same value."""
+    return all(have.get(k) == v for k, v in (want or {}).items())
+
+
+def ordered(items: list[dict[str, Any]], key: str, order: str, tie: str) -> list[dict[str, Any]]:
+    return sorted(items, key=lambda item: (str(item[key] or ""), item[tie]), reverse=order == "desc")
+
+
+def selected(item: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
+    """Only the `select`ed fields (all without one); 422 for a field the item does not have."""
+    if not fields:
+        return item
+    unknown = sorted(set(fields) - set(item))
+    if unknown:
+        raise InvalidRequest(f"cannot select {', '.join(unknown)}; fields are: {', '.join(item)}")
+    return {k: item[k] for k in fields}
+
+
 def thread(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "thread_id": str(row["id"]), "created_at": row["created_at"].isoformat(),
@@ -136,6 +156,13 @@ def final_values(row: dict[str, Any]) -> dict[str, Any]:
     return {"__error__": {"error": row["error_type"] or row["status"], "message": row["error"] or row["status"]}}
 
 
+def known_modes(modes: list[str]) -> None:
+    """422 for a stream mode this server does not produce."""
+    unknown = [m for m in modes if m not in STREAM_MODES]
+    if unknown:
+        raise InvalidRequest(f"stream_mode `{unknown[0]}` is not supported by this server; use {', '.join(STREAM_MODES)}")
+
+
 def unsupported(body) -> None:
     """422 for values this server does not implement (rather than silently ignoring them)."""
     if body.interrupt_before or body.interrupt_after:
@@ -144,5 +171,13 @@ def unsupported(body) -> None:
         raise InvalidRequest("`command` (resume, goto, update) is not supported by this server")
     if body.webhook:
         raise InvalidRequest("webhooks are not supported by this server")
+    if body.checkpoint_id or (body.checkpoint or {}).get("checkpoint_id"):
+        raise InvalidRequest("a run always continues from the thread's newest checkpoint; "
+                             "`checkpoint_id` (running from an earlier one) is not supported")
+    known_modes(body.modes())
+    if body.after_seconds:
+        raise InvalidRequest("`after_seconds` (delayed runs) is not supported; runs start as soon as a worker is free")
+    if body.context:
+        raise InvalidRequest("assistants of this server take no `context`; pass the agent's inputs in `input`")
     if body.input is not None and not isinstance(body.input, dict):
         raise InvalidRequest("`input` must be an object of the agent's inputs")

@@ -22,11 +22,19 @@ async def get(conn: Conn, team_id: UUID, thread_id: UUID, lock: bool = False) ->
                                + (" FOR UPDATE" if lock else ""), team_id, thread_id)
 
 
-async def search(conn: Conn, team_id: UUID, metadata: dict[str, Any], status: str | None, limit: int,
+SORT_KEYS = {"thread_id": "id", "status": "status", "created_at": "created_at", "updated_at": "updated_at"}
+
+
+async def search(conn: Conn, team_id: UUID, where: dict[str, Any], sort: tuple[str, str], limit: int,
                  offset: int) -> list[asyncpg.Record]:
+    """Threads whose metadata and values contain `where`'s, of its ids and status (when given),
+    ordered by an allow-listed `sort` (key of `SORT_KEYS`, `asc`/`desc`)."""
+    column, order = SORT_KEYS[sort[0]], "ASC" if sort[1] == "asc" else "DESC"  # allow-listed, not input
     return await conn.fetch(
         f"""SELECT {COLUMNS} FROM threads WHERE team_id = $1 AND metadata @> $2 AND ($3::text IS NULL OR status = $3)
-             ORDER BY created_at DESC, id LIMIT $4 OFFSET $5""", team_id, metadata, status, limit, offset)
+              AND ($6::jsonb IS NULL OR values @> $6) AND ($7::uuid[] IS NULL OR id = ANY($7))
+             ORDER BY {column} {order}, id {order} LIMIT $4 OFFSET $5""",
+        team_id, where.get("metadata") or {}, where.get("status"), limit, offset, where.get("values"), where.get("ids"))
 
 
 async def set_busy(conn: Conn, team_id: UUID, thread_id: UUID, agent_id: UUID) -> None:

@@ -37,10 +37,11 @@ async def state(pool: asyncpg.Pool, principal: Principal, thread_id: UUID, histo
     return dict(row), [dict(c) for c in found]
 
 
-async def search(pool: asyncpg.Pool, principal: Principal, metadata: dict[str, Any], status: str | None,
+async def search(pool: asyncpg.Pool, principal: Principal, where: dict[str, Any], sort: tuple[str, str],
                  limit: int, offset: int) -> list[dict[str, Any]]:
+    """The team's threads matching `where` (`metadata`, `values`, `status`, `ids`), sorted by `sort`."""
     async with tenant_transaction(pool, principal.team_id, principal.user_id) as conn:
-        return [dict(r) for r in await repository.search(conn, principal.team_id, metadata, status, limit, offset)]
+        return [dict(r) for r in await repository.search(conn, principal.team_id, where, sort, limit, offset)]
 
 
 async def delete(pool: asyncpg.Pool, principal: Principal, thread_id: UUID) -> None:
