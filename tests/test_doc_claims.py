@@ -7,8 +7,9 @@ A page listed in `PAGES` follows one convention, stated at its top:
   blocks, in any `##` section the page does not exempt;
 - a claim names at least one test as `` `tests/…/test_x.py::test_name` ``, in its own text or in a
   paragraph starting `Tests:` right after it (the usual place after a table);
-- not a claim: headings, code blocks, a paragraph ending with `:` that leads into a list (its items
-  are the claims), and a paragraph starting `Note:` (a limitation or context, no promise).
+- not a claim: headings, code blocks, and a paragraph starting `Note:` (a limitation or context,
+  no promise). A paragraph that leads into a list or table is a claim like any other: name its
+  tests inline, before its colon.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = {
     "docs/security.md": {"Who is trusted"},
     "docs/tools.md": set(),
+    "docs/running.md": set(),
 }
 _REFERENCE = re.compile(r"`(tests/[\w/]+\.py)::(test_\w+)`")
 _ITEM = re.compile(r"^(- |\d+\. )")
@@ -71,16 +73,12 @@ def blocks(path: str) -> list[Block]:
 
 def claims(path: str) -> list[Block]:
     """The blocks of a page that make a claim, each with the `Tests:` paragraph after it joined in."""
-    found = [block for block in blocks(path) if block.section not in PAGES[path]]
     out: list[Block] = []
-    for index, block in enumerate(found):
-        following = found[index + 1] if index + 1 < len(found) else None
+    for block in blocks(path):
+        if block.section in PAGES[path] or block.text.startswith("Note:"):
+            continue
         if block.text.startswith("Tests:") and out:
             out[-1].text += " " + block.text
-        elif block.text.startswith("Note:"):
-            continue
-        elif block.kind == "paragraph" and block.text.endswith(":") and following and following.kind in ("item", "table"):
-            continue
         else:
             out.append(Block(block.section, block.line, block.kind, block.text))
     return out
