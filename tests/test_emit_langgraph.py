@@ -132,6 +132,19 @@ def test_module_builds_its_graph_at_import_with_the_configuration_beside_it(at_r
     assert factory.tool_config.web_search.url == "https://search.example/?q={query}"
 
 
+def test_agent_factory_config_points_a_generated_module_at_another_file(at_repo_root, manager, tmp_path,
+                                                                       monkeypatch):
+    elsewhere = tmp_path / "elsewhere.toml"
+    elsewhere.write_text((ROOT / "agent_factory/runtime/default_config.toml").read_text(encoding="utf-8")
+                         + '\n[tools]\ntimeout_s = 7\n', encoding="utf-8")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "agent-factory.toml").write_text("[tools]\ntimeout_s = 3\n", encoding="utf-8")
+    monkeypatch.setenv("AGENT_FACTORY_CONFIG", str(elsewhere))
+    module = load_module(tmp_path / "app", emitted("specs/brain_fart_checker.md", manager), "generated_elsewhere")
+    factory = module.graph.factory
+    assert (Path(factory.config.source), factory.tool_config.timeout_s) == (elsewhere, 7.0)
+
+
 def test_one_langgraph_json_names_every_graph_relative_to_itself(tmp_path):
     from agent_factory.cli import main
     from agent_factory.runtime.config import default_config_text

@@ -242,19 +242,22 @@ def test_negative_token_counts_from_a_provider_are_rejected_at_the_worst_case(ho
     assert budget.spent == Decimal("0.0108") and budget.reserved == 0
 
 
-def test_impossible_usage_in_a_cassette_is_rejected_naming_the_file(tmp_path, hostile):
+@pytest.mark.parametrize(("completion_tokens", "shown"), [
+    (-13000, "-13000"), (2.5, "2.5"), ("12", "'12'"), (True, "True"),
+], ids=["negative", "fraction", "text", "boolean"])
+def test_impossible_usage_in_a_cassette_is_rejected_naming_the_file(tmp_path, hostile, completion_tokens, shown):
     stub, config = hostile
     stub.handler = lambda body: reply("hi", prompt_tokens=10, completion_tokens=3)
     asyncio.run(_router_with(config, ReplayStore(tmp_path, "record")).complete("judge", "simple", MESSAGES, max_tokens=100))
     [path] = tmp_path.glob("*.json")
     data = json.loads(path.read_text(encoding="utf-8"))
-    data["response"]["usage"] = {"prompt_tokens": 10, "completion_tokens": -13000}
+    data["response"]["usage"] = {"prompt_tokens": 10, "completion_tokens": completion_tokens}
     path.write_text(json.dumps(data), encoding="utf-8")
     router = _router_with(config, ReplayStore(tmp_path, "replay"))
     with pytest.raises(UsageRejected) as caught:
         asyncio.run(router.complete("judge", "simple", MESSAGES, max_tokens=100))
     assert str(caught.value) == (
-        f"step 'judge': 'sly' reported impossible usage (completion_tokens -13000) in cassette {path}; "
+        f"step 'judge': 'sly' reported impossible usage (completion_tokens {shown}) in cassette {path}; "
         "charged the worst case reserved, $0.010800, and stopped the run"
     )
     assert router.ledger.total_cost == Decimal("0.0108")

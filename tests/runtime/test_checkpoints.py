@@ -87,6 +87,23 @@ def test_the_crafted_blob_comes_back_as_plain_data_under_the_strict_serializer(t
     assert not marker.exists()
 
 
+def test_plain_value_types_round_trip_under_the_strict_serializer(tmp_path):
+    import datetime
+    import decimal
+    import uuid
+
+    values = {
+        "when": datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc),
+        "day": datetime.date(2026, 1, 2),
+        "id": uuid.UUID("12345678-1234-5678-1234-567812345678"),
+        "price": decimal.Decimal("0.004321"),
+        "tags": {"a", "b"},
+        "where": Path("notes/today.md"),
+    }
+    blob = JsonPlusSerializer().dumps_typed(values)
+    assert StrictSerializer(tmp_path / "db.sqlite").loads_typed(blob) == values
+
+
 @pytest.mark.parametrize("with_inputs", [False, True], ids=["resuming", "starting"])
 def test_a_crafted_checkpoint_database_runs_no_code(tmp_path, spec, config, with_inputs):
     db, marker = tmp_path / "checkpoints.sqlite", tmp_path / "ran"

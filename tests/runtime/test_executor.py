@@ -105,6 +105,14 @@ def test_bad_inputs_are_reported(tmp_path, config, inputs, message):
     assert run_spec(_spec(tmp_path, TWO_STEPS), inputs, config=config).error == message
 
 
+def test_inputs_are_converted_to_their_declared_types_and_optional_ones_may_be_left_out(tmp_path, config):
+    counted = TWO_STEPS.replace("- topic: str — the topic", "- topic: str — the topic\n- count: int[0..10] — how many\n"
+                                "- label: str? — optional")
+    result = run_spec(_spec(tmp_path, counted), {"topic": "tea", "count": "3"}, config=config)
+    assert result.ok, result.error
+    assert result.inputs == {"topic": "tea", "count": 3}
+
+
 def test_text_input_goes_to_the_only_input(tmp_path, config):
     result = run_spec(_spec(tmp_path, TWO_STEPS), "tea", config=config)
     assert result.inputs == {"topic": "tea"} and result.ok

@@ -194,3 +194,13 @@ def test_a_spec_output_called_messages_is_the_specs_not_the_conversation(tmp_pat
     assert graph.invoke({"topic": "tea"}) == {"messages": [], "__guards__": []}
     assert "messages" not in graph.get_input_jsonschema()["properties"]
     assert graph.get_output_jsonschema()["properties"]["messages"]["items"] == {"type": "string"}
+
+
+def test_the_schemas_are_the_specs_inputs_and_its_outputs_with_guards_and_messages(config_file):
+    graph = graph_of("market_research", config_file)
+    inputs, outputs = graph.get_input_jsonschema(), graph.get_output_jsonschema()
+    assert (inputs["required"], inputs["properties"]["query"]) == (
+        ["query"], {"description": "the user's question", "title": "Query", "type": "string"})
+    assert sorted(outputs["properties"]) == ["__guards__", "answer", "confidence", "messages", "sources"]
+    assert outputs["properties"]["confidence"] == {"description": "how sure the agent is", "maximum": 1.0,
+                                                   "minimum": 0.0, "title": "Confidence", "type": "number"}

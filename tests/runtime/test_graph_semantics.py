@@ -381,3 +381,101 @@ def test_a_recorded_run_replays_offline(tmp_path, stub, config):
     assert replayed.ok, replayed.error
     assert replayed.outputs == recorded.outputs == {"summary": "Tea, please."}
     assert [a.outcome for a in replayed.ledger] == ["replayed"]
+
+
+# ---------------------------------------------------------------- prompts, reservations, one compiled graph
+
+SCOPED = GUARDED.replace("## Inputs", """## Scope
+### In Scope
+- ✅ Summarise drinks
+### Out of Scope
+- ❌ Give medical advice
+
+## Inputs""")
+
+HOUSE_RULES = """
+# Constitution: House Rules
+
+## Purpose
+Rules every agent here inherits.
+
+## Invariants
+1. **HR-001 Budget:** MUST NOT spend more than a dollar. `check: run.cost_usd <= $1.00`
+2. **HR-002 Kind:** MUST be kind.
+"""
+
+
+def test_the_system_prompt_says_purpose_scope_refusals_and_the_rules_without_a_check(tmp_path, stub, config):
+    stub.handler = by_step({"write": {"summary": "Tea, please."}})
+    write_spec(tmp_path, "constitution", HOUSE_RULES)
+    spec = write_spec(tmp_path, "scoped", SCOPED)
+    result = run_spec(spec, {"topic": "tea"}, config=config)
+    assert result.ok, result.error
+    assert stub.requests[0]["messages"][0] == {"role": "system", "content": (
+        "You are Summariser.\n\n"
+        "Summarises a topic briefly.\n\n"
+        "You help with:\n- Summarise drinks\n\n"
+        "Politely refuse any request to do the following, and say that it is out of scope:\n- Give medical advice\n\n"
+        "Rules you always follow:\n"
+        "- INV-003 No lies: MUST NOT make things up.\n"
+        "- HR-001 Budget: MUST NOT spend more than a dollar.\n"
+        "- HR-002 Kind: MUST be kind.\n\n"
+        "When you give your final answer, reply with one JSON object only, with the fields: summary."
+    )}
+
+
+def test_an_llm_step_reserves_its_prompt_bound_plus_1024_completion_tokens(tmp_path, stub, config):
+    from decimal import Decimal
+
+    stub.handler = by_step({"write": {"summary": "Tea, please."}})
+    result = run_spec(write_spec(tmp_path, "guarded", GUARDED), {"topic": "tea"}, config=config)
+    assert result.ok, result.error
+    [request], [attempt] = stub.requests, result.ledger
+    assert request["max_tokens"] == 1024
+    # the estimate is the prompt bound at the input price plus 1024 tokens at the output price
+    prompt_tokens = (attempt.estimate - 1024 * Decimal(PRICE["price_out"])) / Decimal(PRICE["price_in"])
+    assert prompt_tokens == int(prompt_tokens)
+    assert prompt_tokens >= len(json.dumps([request["messages"]], ensure_ascii=False).encode())
+    assert attempt.cost == attempt.tokens_in * Decimal(PRICE["price_in"]) + attempt.tokens_out * Decimal(PRICE["price_out"])
+
+
+def test_a_spec_is_compiled_once_and_every_run_reuses_the_graph(tmp_path, stub, config, monkeypatch):
+    from agent_factory.runtime import graph as graph_module
+
+    compiled = []
+    real = graph_module.compile_graph
+    monkeypatch.setattr(graph_module, "compile_graph", lambda *args, **kwargs: compiled.append(args[2].name)
+                        or real(*args, **kwargs))
+    stub.handler = by_step({"write": {"summary": "Tea, please."}})
+    spec = write_spec(tmp_path, "once", GUARDED.replace("Summariser", "Compiled Once"))
+    for topic in ("tea", "coffee", "cocoa"):
+        assert run_spec(spec, {"topic": topic}, config=config).ok
+    assert compiled == ["Compiled Once"]
+
+
+NO_WORKFLOW = """
+# Agent: Adder
+
+## Purpose
+Adds numbers with the calculator.
+
+## Inputs
+- question: str — the sum to work out
+
+## Outputs
+- answer: str — the result
+
+## Tools
+- calculator — does the arithmetic
+"""
+
+
+def test_without_a_workflow_one_tool_calling_step_runs_at_most_five_rounds(tmp_path, stub, config):
+    stub.handler = lambda body: reply(None, tool_calls=[{"name": "calculator", "arguments": {"expression": "1 + 1"}}])
+    spec = write_spec(tmp_path, "adder", NO_WORKFLOW)
+    result = run_spec(spec, {"question": "1 + 1?"}, config=config)
+    assert result.error == (f"step 'agent' ({spec}:{line_of(spec, '## Tools')}): still calling tools after 5 rounds "
+                            "(max_iterations 5)")
+    assert len(stub.requests) == 6
+    answers = [m["content"] for m in stub.requests[-1]["messages"] if m["role"] == "tool"]
+    assert answers == ["2"] * 5  # five rounds of calculator answers, then the run stops asking

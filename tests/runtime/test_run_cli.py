@@ -64,6 +64,23 @@ def test_run_without_input_is_a_usage_error():
     assert _invoke(run, BFC).exit_code == 2
 
 
+def test_a_spec_that_does_not_check_is_a_usage_error(tmp_path):
+    spec = tmp_path / "broken.md"
+    spec.write_text("# Agent: Broken\n\n## Purpose\nBreaks.\n\n## Inputs\n- n: nosuchtype\n", encoding="utf-8")
+    result = _invoke(run, str(spec), "--input", "x")
+    assert result.exit_code == 2
+    assert result.stderr.endswith(f"Error: {spec} does not check clean:\n{spec}:7:6: error[E022]: unknown type "
+                                  "`nosuchtype`\n")
+    assert "cost:" not in result.output
+
+
+def test_a_missing_cassette_folder_is_a_usage_error(tmp_path):
+    missing = tmp_path / "nowhere"
+    result = _invoke(run, BFC, "--input", TODO, "--replay", str(missing))
+    assert result.exit_code == 2
+    assert result.stderr.endswith(f"Error: Invalid value for '--replay': Directory '{missing}' does not exist.\n")
+
+
 def test_cli_test_passes_on_the_shipped_specs():
     result = _invoke(cli_test, BFC, "specs/market_research.md")
     assert result.exit_code == 0, result.output
@@ -110,6 +127,73 @@ def test_inputs_are_checked_against_their_declared_types(tmp_path):
     assert result.stderr.endswith("Error: inputs do not fit their declared types: "
                                   "count: Input should be less than or equal to 10\n")
     assert "cost:" not in result.output
+
+
+GATE = """\
+# Agent: Gate
+
+## Purpose
+Lets high scores through, with no model at all.
+
+## Inputs
+- score: int[0..10] — the score
+
+## Outputs
+- verdict: enum(OPEN|SHUT)
+- reasoning: str
+
+## Invariants
+1. **GATE-001 Open only:** MUST open the gate. `check: verdict == "OPEN"`
+
+## Workflow
+### decide
+- rules: Gate Rules
+- outputs: verdict, reasoning
+
+### Flow
+- START → decide
+- decide → END
+
+## Rules
+### Gate Rules
+- SHUT when score < 5: "Too low ({score})."
+- otherwise OPEN
+
+## Examples
+### ✅ A high score opens
+**Input:** score: 9
+**Expect:** verdict == "OPEN"
+
+### ❌ A low score is refused
+**Input:** score: 1
+**Expect:** verdict == "SHUT"
+"""
+
+
+def test_cli_test_passes_a_rejection_example_that_an_invariant_refuses(tmp_path):
+    spec = tmp_path / "gate.md"
+    spec.write_text(GATE, encoding="utf-8")
+    result = _invoke(cli_test, str(spec), "--cassettes", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    def line(needle: str) -> int:
+        return next(number for number, text in enumerate(GATE.splitlines(), 1) if needle in text)
+
+    assert result.stdout.splitlines() == [
+        f'PASS {spec}:{line("A high score")} ✅ A high score opens — Expect `verdict == "OPEN"` holds',
+        f"PASS {spec}:{line('A low score')} ❌ A low score is refused — refused: invariant GATE-001 violated "
+        f"({spec}:{line('GATE-001')}): Open only",
+    ]
+    assert result.stderr == "2 passed, 0 failed\n"
+
+
+def test_cli_test_reports_a_spec_that_does_not_check_as_one_failed_line(tmp_path):
+    broken = tmp_path / "broken.md"
+    broken.write_text("# Agent: Broken\n\n## Purpose\nBreaks.\n\n## Inputs\n- n: nosuchtype\n", encoding="utf-8")
+    result = _invoke(cli_test, str(broken))
+    assert result.exit_code == 1
+    assert result.stdout == (f"FAIL {broken}: {broken} does not check clean:\n"
+                             f"{broken}:7:6: error[E022]: unknown type `nosuchtype`\n")
+    assert result.stderr == "0 passed, 1 failed\n"
 
 
 def test_cli_test_passes_over_specs_that_have_nothing_to_run():
