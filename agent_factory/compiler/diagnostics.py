@@ -116,6 +116,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "E308": (Severity.ERROR, "tool argument has the wrong type"),
     "E309": (Severity.ERROR, "example input does not match the declared inputs"),
     "E310": (Severity.ERROR, "len() of an optional value"),
+    "E311": (Severity.ERROR, "optional value used by an operator that needs a value"),
     # graph
     "E400": (Severity.ERROR, "workflow has no entry"),
     "E401": (Severity.ERROR, "step is unreachable"),

@@ -69,9 +69,14 @@ class Checker:
         self.env = env
         self.out = out
         self.given: frozenset[str] = frozenset()  # optional fields a surrounding `and`/`or` tested as given
+        self.current: Expression | None = None  # the condition being checked (for hints), None for `args:` values
 
     def condition(self, expr: Expression, what: str) -> None:
-        found = self.infer(expr.tree)
+        self.current = expr
+        try:
+            found = self.infer(expr.tree)
+        finally:
+            self.current = None
         if found.kind not in ("bool", "any") and not self._presence(expr.tree):
             self.out.add("E303", f"{what} must be a condition (bool), but `{expr.source}` is `{found.render()}`", expr.span,
                          hint="compare it with something, e.g. `" + _suggest_condition(expr.source, found) + "`")
@@ -113,6 +118,8 @@ class Checker:
         elif node.op == "-" and operand.kind != "any" and not operand.numeric:
             self._mismatch(node.span, f"`-` needs a number, found `{operand.render()}`", "negate numbers only")
             return ANY
+        elif node.op == "-":
+            self._needs_value(node, "-", node.operand, operand)
         return want or operand
 
     def _call(self, node: Call) -> Ty:
@@ -127,6 +134,25 @@ class Checker:
                          hint=f"test that it was given first: `{name} and len({name}) > 0`, or "
                               f"`not {name} or len({name}) > 0`; or make `{name}` required")
         return INT
+
+    def _needs_value(self, node, op: str, operand, ty: Ty) -> None:
+        """E311 when `operand` is an optional field no surrounding test showed was given, and
+        `op` fails at run time without a value (arithmetic, `<`, `matches`, `in` a text...);
+        `==` and `!=` are fine: a field that was not given equals nothing."""
+        if not self._presence(operand) or operand.parts[0] in self.given:
+            return
+        name = operand.parts[0]
+        self.out.add("E311", f"`{name}` is optional (`{ty.render()}?`) and has no value when it is not given, which "
+                             f"`{op}` needs", node.span, hint=self._guard_hint(name))
+
+    def _guard_hint(self, name: str) -> str:
+        """How to test that `name` was given around the condition being checked."""
+        if self.current is None:
+            return f"make `{name}` required, or compute the value from fields that always have one"
+        source, tree = self.current.source, self.current.tree
+        inner = f"({source})" if isinstance(tree, Binary) and tree.op == "or" else source
+        return (f"test that it was given first: `{name} and {inner}`, or `not {name} or {source}`; "
+                f"or make `{name}` required")
 
     def _presence(self, node) -> bool:
         """Whether `node` is an optional field on its own: used as a condition, it tests that
@@ -169,6 +195,8 @@ class Checker:
             left, right = self._guarded(node)
         else:
             left, right = self.infer(node.left), self.infer(node.right)
+        for operand, ty in _needing_values(node, left, right):
+            self._needs_value(node, node.op, operand, ty)
         if ANY in (left, right) and node.op not in ("and", "or"):
             return BOOL if node.op not in ("+", "-", "*", "/") else ANY
         handler = {"and": self._boolean, "or": self._boolean, "==": self._equal, "!=": self._equal,
@@ -270,6 +298,20 @@ class Checker:
 
     def _mismatch(self, span: Span, message: str, hint: str) -> None:
         self.out.add("E301", message, span, hint=hint)
+
+
+def _needing_values(node: Binary, left: Ty, right: Ty) -> list[tuple[object, Ty]]:
+    """The operands of `node` that must have a value at run time: both sides of arithmetic,
+    `<` `<=` `>` `>=` and `matches`; the list or text of `in` / `contains`, and the value looked
+    for when that is a text (a missing value is simply not found in a list)."""
+    both = [(node.left, left), (node.right, right)]
+    if node.op in ("+", "-", "*", "/", "<", "<=", ">", ">=", "matches"):
+        return both
+    if node.op in ("in", "not in"):
+        return both if right.text else [(node.right, right)]
+    if node.op == "contains":
+        return both if left.text else [(node.left, left)]
+    return []
 
 
 def _comparable(a: Ty, b: Ty) -> bool:

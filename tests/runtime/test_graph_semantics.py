@@ -259,6 +259,54 @@ def test_rules_step_runs_the_table_without_an_llm(tmp_path, stub, config, scores
     assert len(stub.requests) == 1  # the rules step asked no model
 
 
+TRIAGE = """
+# Agent: Lead Triage
+
+## Purpose
+Decides whether a sales lead is worth a call.
+
+## Inputs
+- company: str
+- score: int?
+
+## Outputs
+- verdict: enum(CALL|SKIP)
+- reasoning: str
+
+## Invariants
+1. **INV-001 Sane score:** MUST NOT accept a doubled score over 200. `check: not score or score * 2 <= 200`
+
+## Workflow
+### decide
+- rules: Triage
+- outputs: verdict, reasoning
+
+### Flow
+- START → decide
+- decide → END
+
+## Rules
+### Triage
+- SKIP when score and score + 10 < 60: "Score too low ({score})."
+- otherwise CALL
+"""
+
+
+def test_arithmetic_on_an_optional_input_tested_first_checks_clean_and_runs_with_or_without_it(tmp_path, stub, config):
+    from agent_factory.compiler import check
+
+    spec = write_spec(tmp_path, "triage", TRIAGE)
+    assert check(spec).diagnostics == []  # unguarded, `score + 10` and `score * 2` are E311
+    absent = run_spec(spec, {"company": "Acme"}, config=config)
+    assert (absent.ok, absent.error, absent.outputs["verdict"]) == (True, None, "CALL")
+    low = run_spec(spec, {"company": "Acme", "score": 30}, config=config)
+    assert (low.ok, low.outputs) == (True, {"verdict": "SKIP", "reasoning": "Score too low (30)."})
+    high = run_spec(spec, {"company": "Acme", "score": 150}, config=config)
+    assert (high.ok, high.error_type, high.steps) == (False, "GuardViolation", ["decide"])
+    assert high.error == f"invariant INV-001 violated ({spec}:{line_of(spec, 'INV-001')}): Sane score"
+    assert stub.requests == []  # a rules table asks no model
+
+
 # ---------------------------------------------------------------- structured output
 
 

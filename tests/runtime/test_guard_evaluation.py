@@ -1,5 +1,6 @@
-"""An invariant whose check cannot be evaluated on the run's values (here: an optional output the
-model left empty) is not a pass: a MUST fails the run, a SHOULD warns, both saying why."""
+"""An invariant whose check cannot be evaluated on the run's values (here: a division by the
+model's score of 0) is not a pass: a MUST fails the run, a SHOULD warns, both saying why. (An
+optional output used unguarded, the other way to get there, is E311 at check time.)"""
 
 from __future__ import annotations
 
@@ -21,10 +22,10 @@ Scores an idea.
 
 ## Outputs
 - summary: str — a summary
-- score: int? — a score, when the model can give one
+- score: float — a score
 
 ## Invariants
-1. **SCO-001 Scored:** {modality} score the idea above three. `check: score > 3`
+1. **SCO-001 Scored:** {modality} score the idea below ten. `check: 10 / score > 1`
 
 ## Workflow
 ### judge
@@ -42,7 +43,7 @@ CHECK_COLUMN = 1  # the plan keeps a check's line, not its column
 
 @pytest.fixture
 def answer():
-    return {"summary": "a fine idea", "score": None}
+    return {"summary": "a fine idea", "score": 0}
 
 
 @pytest.fixture
@@ -58,7 +59,7 @@ def _spec(tmp_path, modality):
 
 
 def _guard(path, status, detail, modality):
-    return GuardResult("SCO-001", "Scored", modality, status, str(path), INVARIANT_LINE, "score > 3", detail)
+    return GuardResult("SCO-001", "Scored", modality, status, str(path), INVARIANT_LINE, "10 / score > 1", detail)
 
 
 def test_a_must_whose_check_cannot_be_evaluated_fails_the_run(tmp_path, config):
@@ -67,7 +68,8 @@ def test_a_must_whose_check_cannot_be_evaluated_fails_the_run(tmp_path, config):
     assert (result.error_type, result.error) == (
         "GuardViolation", f"invariant SCO-001 violated ({path}:{INVARIANT_LINE}): Scored")
     assert result.guards == [_guard(path, "failed", "could not be evaluated: `expression at "
-                                    f"{path}:{INVARIANT_LINE}:{CHECK_COLUMN}`: a value is missing (None)", "MUST")]
+                                    f"{path}:{INVARIANT_LINE}:{CHECK_COLUMN}`: cannot apply to Decimal and float (float division by zero)",
+                                    "MUST")]
 
 
 def test_a_should_whose_check_cannot_be_evaluated_is_a_warning_not_a_pass(tmp_path, config):
@@ -75,7 +77,8 @@ def test_a_should_whose_check_cannot_be_evaluated_is_a_warning_not_a_pass(tmp_pa
     result = run_spec(path, "a to-do app", config=config)
     assert result.ok, result.error
     assert result.guards == [_guard(path, "warned", "could not be evaluated: `expression at "
-                                    f"{path}:{INVARIANT_LINE}:{CHECK_COLUMN}`: a value is missing (None)", "SHOULD")]
+                                    f"{path}:{INVARIANT_LINE}:{CHECK_COLUMN}`: cannot apply to Decimal and float (float division by zero)",
+                                    "SHOULD")]
 
 
 def test_the_same_check_passes_once_the_value_is_there(tmp_path, config, answer):
