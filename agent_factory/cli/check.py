@@ -6,6 +6,7 @@ public functions.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -15,6 +16,15 @@ from .exit import Exit
 from .report import Reporter
 
 FORMATS = click.Choice(["text", "json", "sarif"])
+
+
+def _without_pydantic_plugins() -> None:
+    """Skip pydantic's plugin search (unless the user set `PYDANTIC_DISABLE_PLUGINS`).
+
+    Pydantic plugins observe validation (logging, tracing); check and compile validate only
+    the compiler's own models, and the search reads every installed package's metadata on the
+    first model built, a good part of a check's start. Call before importing the compiler."""
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 
 def _expand(paths: tuple[str, ...]) -> list[Path]:
@@ -60,6 +70,7 @@ def check(paths: tuple[str, ...], fmt: str) -> None:
     a caret under the problem and a `help:` line. `--format json` prints a list of objects,
     `--format sarif` a SARIF 2.1.0 log for code-scanning tools. See docs/diagnostics.md.
     """
+    _without_pydantic_plugins()
     from agent_factory.compiler import check as check_file
 
     reporter = Reporter(fmt)
@@ -103,6 +114,7 @@ def compile_cmd(paths: tuple[str, ...], target: str, out_dir: str, check_only: b
     Output is deterministic: compiling twice gives identical bytes, and every generated file
     starts with its provenance (spec path, spec SHA-256, constitution SHA-256, compiler version).
     """
+    _without_pydantic_plugins()
     from agent_factory.compiler import PassManager, compile as compile_file
 
     backends = PassManager.default().backends()

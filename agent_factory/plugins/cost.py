@@ -150,20 +150,47 @@ class Price:
 
 
 @cache
-def cost_map() -> dict:
-    """litellm's bundled cost map, read once as JSON (litellm itself is not imported)."""
+def cost_map_text() -> str:
+    """litellm's bundled cost map as text, "" without litellm (litellm itself is not imported)."""
     spec = find_spec("litellm")
     if spec is None or spec.origin is None:
-        return {}
+        return ""
     path = Path(spec.origin).parent / COST_MAP_FILE
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+@cache
+def cost_map() -> dict:
+    """The whole cost map, parsed (about 20 ms: 3 MB of JSON)."""
+    text = cost_map_text()
+    return json.loads(text) if text else {}
+
+
+@cache
+def cost_entry(model: str) -> dict | None:
+    """The cost map's entry for `model`, without parsing the whole map when it need not.
+
+    A check prices a handful of models, and parsing all 3 MB would cost more than the rest of
+    the check. litellm's file is pretty-printed with 4 spaces, so a top-level key starts a line
+    with exactly 4 spaces (a JSON string cannot hold a raw newline): that object alone is parsed,
+    the last one when a key is repeated (as `json.loads` keeps the last). A key absent from the
+    text has no entry. Anything else (another layout, a key spelt with escapes) parses the map."""
+    text = cost_map_text()
+    key = json.dumps(model)
+    if key not in text and model.isascii():
+        return None
+    at = text.rfind(f"\n    {key}: {{") if text.startswith('{\n    "') else -1
+    if at < 0:
+        return cost_map().get(model)
+    value, _ = json.JSONDecoder().raw_decode(text, at + len(f"\n    {key}: "))
+    return value
 
 
 def model_price(model: str) -> tuple[Decimal, Decimal] | None:
     """(input, output) dollars per token of a litellm model name, or None when unpriced."""
-    table = cost_map()
     for key in (model, model.split("/", 1)[-1]):
-        info = table.get(key) or {}
+        info = cost_entry(key)
+        info = info if isinstance(info, dict) else {}
         if info.get("input_cost_per_token") is not None and info.get("output_cost_per_token") is not None:
             # repr() of the float is the shortest text that round-trips: exact Decimal of the intended value
             return Decimal(repr(info["input_cost_per_token"])), Decimal(repr(info["output_cost_per_token"]))

@@ -8,6 +8,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from agent_factory.cli.cost import cost as cost_command
@@ -239,3 +240,35 @@ def test_a_spec_without_a_budget_is_compared_with_its_tiers(tmp_path, monkeypatc
     spec.write_text(DRAFTER.format(model="", limit=3), encoding="utf-8")
     assert CliRunner().invoke(cost_command, [str(spec)]).output.splitlines()[-1].endswith(
         "(max_cost_per_run $1.500000, the `free` tier's)")
+
+
+@pytest.fixture
+def fresh_cost_map():
+    """The cost-map caches emptied before and after (another text may be put in)."""
+    for cached in (cost.cost_entry, cost.cost_map):
+        cached.cache_clear()
+    yield cost
+    for cached in (cost.cost_entry, cost.cost_map, cost.cost_map_text):
+        cached.cache_clear()
+
+
+def test_a_model_price_is_read_without_parsing_the_whole_cost_map(fresh_cost_map):
+    cost = fresh_cost_map
+    entry = cost.cost_entry("gpt-4o")
+    assert cost.cost_map.cache_info().currsize == 0  # the 3 MB map was not parsed
+    assert entry == json.loads(cost.cost_map_text())["gpt-4o"]
+    assert cost.cost_entry("no-such-model") is None
+    assert cost.cost_map.cache_info().currsize == 0
+
+
+def test_the_cost_map_entry_is_the_one_json_loads_keeps_whatever_the_layout(fresh_cost_map, monkeypatch):
+    cost = fresh_cost_map
+    pretty = '{\n    "m": {"input_cost_per_token": 1},\n    "n": "text",\n    "m": {\n        "input_cost_per_token": 2\n    }\n}'
+    compact = '{"m": {"input_cost_per_token": 3}, "n": {"input_cost_per_token": 4}}'
+    for text, expected in ((pretty, {"m": {"input_cost_per_token": 2}, "n": "text"}),
+                           (compact, {"m": {"input_cost_per_token": 3}, "n": {"input_cost_per_token": 4}})):
+        monkeypatch.setattr(cost, "cost_map_text", lambda text=text: text)
+        for cached in (cost.cost_entry, cost.cost_map):
+            cached.cache_clear()
+        assert {key: cost.cost_entry(key) for key in ("m", "n")} == expected
+        assert cost.cost_entry("x") is None
