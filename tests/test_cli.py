@@ -205,3 +205,58 @@ def test_compile_check_does_not_depend_on_how_the_spec_path_is_spelled(tmp_path,
     for spelling in ("./specs/x.md", str(tmp_path / "specs" / "x.md"), "specs"):
         again = run("compile", spelling, "-o", "out", "--check")
         assert again.exit_code == 0, (spelling, again.output)
+
+
+NOTE_CHECK = (
+    "note: specs/agent-factory.toml is not used: check reads agent-factory.toml from the working folder only, never "
+    "from beside a spec\n"
+    "  (a spec's folder may hold files from anyone, and a configuration runs with your permissions);\n"
+    "  this check uses {used}: run `agent-factory check` from specs/ to use that file\n"
+)
+NOTE_RUN = (
+    "note: specs/agent-factory.toml is not used: run reads agent-factory.toml from --config FILE or the working "
+    "folder, never from beside a spec\n"
+    "  (a spec's folder may hold files from anyone, and a configuration runs with your permissions);\n"
+    "  this run uses {used}: pass --config specs/agent-factory.toml to use that file\n"
+)
+
+
+def specs_with_a_config_beside(tmp_path: Path, monkeypatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    for name in ("a", "b"):
+        (specs / f"{name}.md").write_text("# Agent: X\n\n## Purpose\nAnswers.\n", encoding="utf-8")
+    (specs / "agent-factory.toml").write_text('[tools]\nallow_python = ["tools"]\n', encoding="utf-8")
+    return specs
+
+
+def test_check_names_a_configuration_beside_the_specs_once_and_says_it_is_not_used(tmp_path, monkeypatch):
+    specs_with_a_config_beside(tmp_path, monkeypatch)
+    result = run("check", "specs", "specs/a.md")
+    assert result.exit_code == 0
+    assert result.stderr == NOTE_CHECK.format(used="the built-in defaults") + "checked 2 files: 0 errors, 0 warnings\n"
+
+
+def test_check_says_which_configuration_it_uses_instead(tmp_path, monkeypatch):
+    specs_with_a_config_beside(tmp_path, monkeypatch)
+    (tmp_path / "agent-factory.toml").write_text("[tools]\n", encoding="utf-8")
+    result = run("check", "specs/a.md")
+    assert result.stderr == NOTE_CHECK.format(used="agent-factory.toml") + "checked 1 file: 0 errors, 0 warnings\n"
+
+
+def test_a_configuration_in_the_working_folder_beside_the_spec_is_the_one_used_so_no_note(tmp_path, monkeypatch):
+    specs = specs_with_a_config_beside(tmp_path, monkeypatch)
+    monkeypatch.chdir(specs)
+    result = run("check", "a.md")
+    assert result.stderr == "checked 1 file: 0 errors, 0 warnings\n"
+
+
+def test_run_names_a_configuration_beside_the_spec_unless_it_is_the_one_named(tmp_path, monkeypatch):
+    specs_with_a_config_beside(tmp_path, monkeypatch)
+    (tmp_path / "cassettes").mkdir()
+    result = run("run", "specs/a.md", "--input", "hi", "--replay", "cassettes")
+    assert result.stderr.startswith(NOTE_RUN.format(used="the built-in defaults") + "running specs/a.md\n")
+    named = run("run", "specs/b.md", "--input", "hi", "--replay", "cassettes", "--config", "specs/agent-factory.toml")
+    assert named.stderr.startswith("running specs/b.md\n")
+    assert "agent-factory.toml is not used" not in named.stderr

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from .configs import note_unused_configs
 from .exit import Exit
 from .report import Reporter
 
@@ -69,12 +70,16 @@ def check(paths: tuple[str, ...], fmt: str) -> None:
     Each problem is printed as `file:line:col: error[CODE]: message` with the source line,
     a caret under the problem and a `help:` line. `--format json` prints a list of objects,
     `--format sarif` a SARIF 2.1.0 log for code-scanning tools. See docs/diagnostics.md.
+    The cost estimate's prices and budgets come from agent-factory.toml in the working folder,
+    never from one beside the specs (docs/configuration.md).
     """
     _without_pydantic_plugins()
     from agent_factory.compiler import check as check_file
 
     reporter = Reporter(fmt)
-    for path in _progress(_expand(paths)):
+    files = _expand(paths)
+    note_unused_configs(files, "check", has_option=False)
+    for path in _progress(files):
         reporter.add(check_file(path))  # reported as it finishes: nothing of it is kept in text mode
     reporter.finish()
     sys.exit(Exit.ERRORS if reporter.failed else Exit.OK)
@@ -113,6 +118,8 @@ def compile_cmd(paths: tuple[str, ...], target: str, out_dir: str, check_only: b
 
     Output is deterministic: compiling twice gives identical bytes, and every generated file
     starts with its provenance (spec path, spec SHA-256, constitution SHA-256, compiler version).
+    The cost estimate's prices and budgets come from agent-factory.toml in the working folder,
+    never from one beside the specs (docs/configuration.md).
     """
     _without_pydantic_plugins()
     from agent_factory.compiler import PassManager, compile as compile_file
@@ -131,7 +138,9 @@ def compile_cmd(paths: tuple[str, ...], target: str, out_dir: str, check_only: b
     out = Path(out_dir)
     named = {_canonical(Path(p)) for p in paths if Path(p).is_file()}
     owners: dict[Path, Path] = {}  # output file -> the spec that wrote it
-    for path in _progress([_canonical(p) for p in _expand(paths)]):
+    files = [_canonical(p) for p in _expand(paths)]
+    note_unused_configs(files, "compile", has_option=False)
+    for path in _progress(files):
         # a file found in a folder is skipped when the target does not compile its kind;
         # a file named on the command line is compiled (and reported) as asked
         result, files = compile_file(path, target, skip_other_kinds=path not in named)

@@ -10,6 +10,7 @@ import sys
 
 import click
 
+from .configs import note_unused_configs
 from .exit import Exit
 
 
@@ -23,7 +24,8 @@ def cost(spec: str, fmt: str) -> None:
     Prints, per step: LLM calls, prompt tokens, max output tokens, the cheapest and dearest
     model the routing allows and the dollars at each; then per execution path and the totals.
     Steps of a loop count once per run `max_iterations` allows. Prices come from
-    agent-factory.toml or litellm's bundled cost map (offline); the budget compared is the
+    agent-factory.toml in the working folder (never one beside the spec) or litellm's bundled
+    cost map (offline); the budget compared is the
     spec's max_cost_per_run capped by its tier's. Exit 0 with the table, 1 when the spec has
     errors, 2 when it is not an Agent spec. See docs/plugins.md ("The built-in analyses
     plugins can read", Cost).
@@ -32,6 +34,7 @@ def cost(spec: str, fmt: str) -> None:
     from agent_factory.compiler.render import render_text
     from agent_factory.plugins.cost import as_dict, estimate, render_table
 
+    note_unused_configs([spec], "cost", has_option=False)
     result = check(spec)
     if not result.ok:
         click.echo(render_text(result.diagnostics), err=True)

@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 
+from .configs import note_unused_configs
 from .exit import Exit
 
 TIERS = click.Choice(["free", "pro", "enterprise"])
@@ -56,7 +57,8 @@ def _quiet_misses(show):
 @click.command("run")
 @click.argument("spec", type=click.Path(exists=True, dir_okay=False))
 @click.option("--input", "input_", metavar="TEXT|JSON", help="The input text (for a one-input spec) or a JSON object.")
-@click.option("--config", type=click.Path(exists=True, dir_okay=False), help="agent-factory.toml to use.")
+@click.option("--config", type=click.Path(exists=True, dir_okay=False),
+              help="agent-factory.toml to use (default: the working folder's, never one beside the spec; else built-in).")
 @click.option("--replay", type=click.Path(exists=True, file_okay=False),
               help="Serve LLM and tool answers from this cassette folder (no network; a missing answer fails the run).")
 @click.option("--record", type=click.Path(file_okay=False),
@@ -83,6 +85,7 @@ def run(spec: str, input_: str | None, config: str | None, replay: str | None, r
         raise click.UsageError("give --replay or --record, not both")
     if input_ is None and not thread:
         raise click.UsageError("give --input (or --thread to resume a checkpointed run)")
+    note_unused_configs([spec], "run", config)
     click.echo(f"running {spec}", err=True)
     result = run_spec(spec, input_, config=config, replay=replay, record=record, thread=thread, tier=tier,
                       checkpoint_db=checkpoint_db, on_event=_progress(stream))
@@ -138,7 +141,8 @@ def run_example(spec_path: Path, example: Any, cassettes: Path, config: str | No
 @click.argument("specs", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--cassettes", type=click.Path(exists=True, file_okay=False),
               help="Cassette folder (default: cassettes/<spec-stem>/ beside each spec).")
-@click.option("--config", type=click.Path(exists=True, dir_okay=False), help="agent-factory.toml to use.")
+@click.option("--config", type=click.Path(exists=True, dir_okay=False),
+              help="agent-factory.toml to use (default: the working folder's, never one beside the spec; else built-in).")
 def test(specs: tuple[str, ...], cassettes: str | None, config: str | None) -> None:
     """Run the Examples of each SPEC offline against replay cassettes.
 
@@ -155,6 +159,7 @@ def test(specs: tuple[str, ...], cassettes: str | None, config: str | None) -> N
     files, missing = spec_files(list(specs))
     if missing or not files:
         raise click.UsageError(f"no spec files in {', '.join(missing or specs)}")
+    note_unused_configs(files, "test", config)
     failures = total = skipped = 0
     for path in files:
         try:
@@ -197,7 +202,8 @@ def shipped_spec(name: str) -> Path:
 
 @click.command("brainfart")
 @click.argument("idea")
-@click.option("--config", type=click.Path(exists=True, dir_okay=False), help="agent-factory.toml to use.")
+@click.option("--config", type=click.Path(exists=True, dir_okay=False),
+              help="agent-factory.toml to use (default: the working folder's, never one beside the spec; else built-in).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text for people, json for tools.")
 def brainfart(idea: str, config: str | None, fmt: str) -> None:
