@@ -17,6 +17,7 @@ from .. import __version__
 from . import errors
 from .agents.endpoints import router as agents
 from .audit.endpoints import router as audit
+from .auth import document_security
 from .db.pool import create_pool
 from .health.endpoints import router as health
 from .keys.endpoints import router as keys
@@ -60,4 +61,18 @@ def create_app(settings: Settings) -> FastAPI:
     for exc_type in (errors.PlatformError, RequestValidationError, HTTPException, Exception):
         app.add_exception_handler(exc_type, errors.handle)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    _document_security(app)
     return app
+
+
+def _document_security(app: FastAPI) -> None:
+    """The tenant dependency reads the credential from the headers itself (faster than two
+    `Security` sub-dependencies), so FastAPI does not see its schemes: add them to the document."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_security(generate(), app.routes)
+        return app.openapi_schema
+
+    app.openapi = openapi

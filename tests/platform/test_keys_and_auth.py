@@ -34,6 +34,24 @@ def test_the_key_works_in_either_header(client, two_teams):
     assert client.get("/v1/teams/me", headers=acme.auth).json()["id"] == acme.id
 
 
+def test_the_headers_are_read_as_the_documented_security_schemes(client, two_teams):
+    """The tenant dependency reads the headers itself; it must read them as FastAPI's HTTPBearer
+    and APIKeyHeader would: any case of `Bearer`, X-Api-Key first, an empty header is absent."""
+    acme, beta = two_teams
+    missing = {"error": "unauthorized", "detail": "send an API key as `Authorization: Bearer agf_…` or `X-Api-Key: agf_…`"}
+    for headers, expected in (
+        ({"Authorization": f"bearer {acme.key}"}, "Acme"),
+        ({"Authorization": f"BEARER   {acme.key}  "}, "Acme"),
+        ({"X-Api-Key": acme.key, "Authorization": f"Bearer {beta.key}"}, "Acme"),
+        ({"X-Api-Key": "", "Authorization": f"Bearer {beta.key}"}, "Globex"),
+    ):
+        assert client.get("/v1/teams/me", headers=headers).json()["name"] == expected, headers
+    for headers in ({"Authorization": f"Basic {acme.key}"}, {"Authorization": "Bearer"}, {"Authorization": "Bearer "},
+                    {"X-Api-Key": ""}, {"Authorization": acme.key}):
+        response = client.get("/v1/teams/me", headers=headers)
+        assert (response.status_code, response.json()) == (401, missing), headers
+
+
 def test_a_revoked_key_is_401(client, two_teams):
     acme, _ = two_teams
     created = client.post("/v1/keys", json={"name": "temp", "scopes": ["agents:read"]}, headers=acme.auth).json()

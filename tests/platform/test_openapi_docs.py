@@ -30,3 +30,20 @@ def test_the_docs_page_is_served(client):
     page = client.get("/docs")
     assert page.status_code == 200
     assert "swagger-ui" in page.text
+
+
+def test_every_operation_taking_a_credential_documents_both_schemes():
+    """The tenant dependency reads the headers itself (see `auth.request_credential`); the document
+    still names both ways to send a key, as FastAPI would for `Security` dependencies."""
+    document = create_app(Settings(database=_UNUSED)).openapi()
+    assert document["components"]["securitySchemes"] == {
+        "HTTPBearer": {"type": "http", "description": "an API key (`agf_…`) or a session token (`afs_…`)", "scheme": "bearer"},
+        "APIKeyHeader": {"type": "apiKey", "description": "an API key (`agf_…`)", "in": "header", "name": "X-Api-Key"},
+    }
+    public = {("post", "/v1/sessions"), ("get", "/health"), ("get", "/ready"), ("get", "/info")}
+    for path, item in document["paths"].items():
+        for method, op in item.items():
+            if (method, path) in public:
+                assert not op.get("security"), (method, path)
+            else:
+                assert op["security"] == [{"HTTPBearer": []}, {"APIKeyHeader": []}], (method, path)
