@@ -299,3 +299,29 @@ def test_messages_tuple_streams_the_answer_once_the_guards_passed(live, team_age
     message, meta = parts[1].data
     assert (message["type"], message["content"]) == ("ai", "polished Polish rough tea")
     assert meta == {"run_id": parts[0].data["run_id"], "thread_id": tid, "langgraph_node": "__guard__"}
+
+
+def test_history_lists_the_state_each_run_left_newest_first(live, team_agent, database):
+    team, _ = team_agent
+    lg = get_sync_client(url=live.url, api_key=team.key)
+    tid = lg.threads.create()["thread_id"]
+    lg.runs.wait(tid, "two_steps", input={"topic": "tea"})
+    lg.runs.wait(tid, "two_steps", input={"topic": "jam"})
+    history = lg.threads.get_history(tid)
+    assert [(h["values"]["topic"], h["values"]["text"]) for h in history] == [
+        ("jam", "polished Polish rough jam"), ("tea", "polished Polish rough tea")]
+    assert history[0] == lg.threads.get_state(tid)
+    second_start = owner_sql(database, "SELECT base_checkpoint FROM runs WHERE thread_id = %s ORDER BY created_at",
+                             tid)[1][0]
+    assert history[1]["checkpoint"] == {"thread_id": tid, "checkpoint_ns": "", "checkpoint_id": second_start,
+                                        "checkpoint_map": None}
+    assert history[1]["parent_checkpoint"]["checkpoint_id"] < second_start < history[0]["checkpoint"]["checkpoint_id"]
+    assert lg.threads.get_history(tid, limit=1) == history[:1]
+    assert lg.threads.get_history(tid, before=history[0]["checkpoint"]) == history[1:]
+    assert lg.threads.get_history(tid, before=second_start) == []
+    assert lg.threads.get_history(tid, checkpoint={"checkpoint_id": second_start}) == history[1:]
+    assert lg.threads.get_history(tid, metadata=history[1]["metadata"]) == history[1:]
+    with pytest.raises(UnprocessableEntityError) as refused:
+        lg.threads.update_state(tid, {"topic": "milk"})
+    assert refused.value.response.json()["detail"] == (
+        "updating a thread's state is not supported by this server; start a run on the thread instead")

@@ -25,7 +25,7 @@ from ..runs.access import caller
 from ..threads import service as threads
 from ..worker.execute import spec_and_plan
 from . import service, stream
-from .schemas import AssistantSearch, RunCreate, RunStatus, StateAt, ThreadCreate, ThreadSearch
+from .schemas import AssistantSearch, HistoryQuery, RunCreate, RunStatus, StateAt, ThreadCreate, ThreadSearch
 
 router = APIRouter(tags=["langgraph"], responses=error_responses(400, 401, 403, 404, 422))
 info_router = APIRouter(tags=["langgraph"])
@@ -159,10 +159,22 @@ async def _state_at(request: Request, principal: Principal, thread_id: str, chec
     return state
 
 
+@router.post("/threads/{thread_id}/state")
+async def update_thread_state(thread_id: str, request: Request, principal: Principal = caller("runs:write")) -> dict:
+    """Not supported (422): a thread's state changes only through its runs."""
+    await threads.get(request.app.state.pool, principal, _thread_id(thread_id))
+    raise InvalidRequest("updating a thread's state is not supported by this server; start a run on the thread instead")
+
+
 @router.post("/threads/{thread_id}/history")
-async def thread_history(thread_id: str, request: Request, principal: Principal = caller("agents:read")) -> list:
-    """The thread's states, newest first (its values are kept for the newest only)."""
-    return [service.state(*await threads.state(request.app.state.pool, principal, _thread_id(thread_id)))]
+async def thread_history(thread_id: str, request: Request, body: HistoryQuery | None = None,
+                         principal: Principal = caller("agents:read")) -> list:
+    """The states the thread's runs left, newest first: its newest checkpoint with its values, then
+    each checkpoint a run ended at with the values that run left (the state the next run started
+    from). Checkpoints within a run are not listed: their values had not passed the guards yet.
+    Filtered by `before`, `checkpoint` (at or before it) and `metadata`; at most `limit`."""
+    row, ends = await threads.history(request.app.state.pool, principal, _thread_id(thread_id))
+    return service.history(row, ends, body or HistoryQuery())
 
 
 # ---------------------------------------------------------------- runs

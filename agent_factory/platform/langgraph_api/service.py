@@ -122,19 +122,35 @@ def thread(row: dict[str, Any]) -> dict[str, Any]:
 
 def state(row: dict[str, Any], checkpoints: list[dict[str, Any]]) -> dict[str, Any]:
     """A thread's state as `ThreadState`: its values after its last run, at its newest checkpoint."""
-    newest = checkpoints[0] if checkpoints else None
+    return snapshot(row, checkpoints[0] if checkpoints else None, row["values"])
+
+
+def snapshot(row: dict[str, Any], checkpoint: dict[str, Any] | None, values: Any) -> dict[str, Any]:
+    """`values` of the thread `row` at `checkpoint` (None: the thread has none yet)."""
 
     def point(checkpoint_id: str | None) -> dict[str, Any] | None:
         return None if checkpoint_id is None else {"thread_id": str(row["id"]), "checkpoint_ns": "",
                                                    "checkpoint_id": checkpoint_id, "checkpoint_map": None}
 
     return {
-        "values": row["values"] or {}, "next": [], "tasks": [], "interrupts": [],
-        "checkpoint": point(newest["checkpoint_id"] if newest else None) or point(""),
-        "parent_checkpoint": point(newest["parent_checkpoint_id"]) if newest else None,
-        "metadata": (newest or {}).get("metadata") or {},
-        "created_at": row["updated_at"].isoformat(),
+        "values": values or {}, "next": [], "tasks": [], "interrupts": [],
+        "checkpoint": point(checkpoint["checkpoint_id"] if checkpoint else None) or point(""),
+        "parent_checkpoint": point(checkpoint["parent_checkpoint_id"]) if checkpoint else None,
+        "metadata": (checkpoint or {}).get("metadata") or {},
+        "created_at": (checkpoint or {}).get("ts") or row["updated_at"].isoformat(),
     }
+
+
+def history(row: dict[str, Any], ends: list[tuple[dict[str, Any], Any]], query) -> list[dict[str, Any]]:
+    """The run ends of a thread (newest first) that `query` asks for: before a checkpoint, at or
+    before `checkpoint`, with metadata containing `metadata`, at most `limit`."""
+    before = query.before if isinstance(query.before, str) else (query.before or {}).get("checkpoint_id")
+    at_most = (query.checkpoint or {}).get("checkpoint_id")
+    found = [snapshot(row, checkpoint, values) for checkpoint, values in ends
+             if (not before or checkpoint["checkpoint_id"] < before)
+             and (not at_most or checkpoint["checkpoint_id"] <= at_most)
+             and contains(checkpoint["metadata"] or {}, query.metadata)]
+    return found[:query.limit]
 
 
 def run(row: dict[str, Any]) -> dict[str, Any]:

@@ -61,8 +61,22 @@ async def delete(conn: Conn, team_id: UUID, thread_id: UUID) -> bool:
     return True
 
 
+async def run_starts(conn: Conn, team_id: UUID, thread_id: UUID) -> list[asyncpg.Record]:
+    """The thread's runs that started, in the order they ran: the checkpoint each started from
+    (the one the run before it ended at) and the values each left (None when it left none)."""
+    return await conn.fetch(
+        """SELECT base_checkpoint, state FROM runs WHERE team_id = $1 AND thread_id = $2 AND base_checkpoint IS NOT NULL
+            ORDER BY started_at, created_at""", team_id, thread_id)
+
+
+async def checkpoints_by_id(conn: Conn, thread_id: UUID, ids: list[str]) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT checkpoint_id, parent_checkpoint_id, metadata, checkpoint ->> 'ts' AS ts FROM checkpoints
+            WHERE thread_id = $1 AND checkpoint_ns = '' AND checkpoint_id = ANY($2)""", str(thread_id), ids)
+
+
 async def checkpoints(conn: Conn, thread_id: UUID, limit: int) -> list[asyncpg.Record]:
     """The thread's newest checkpoints (ids are time-ordered), read under the team's RLS."""
     return await conn.fetch(
-        """SELECT checkpoint_id, parent_checkpoint_id, metadata FROM checkpoints
+        """SELECT checkpoint_id, parent_checkpoint_id, metadata, checkpoint ->> 'ts' AS ts FROM checkpoints
             WHERE thread_id = $1 AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT $2""", str(thread_id), limit)
