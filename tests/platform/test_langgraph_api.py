@@ -325,3 +325,36 @@ def test_history_lists_the_state_each_run_left_newest_first(live, team_agent, da
         lg.threads.update_state(tid, {"topic": "milk"})
     assert refused.value.response.json()["detail"] == (
         "updating a thread's state is not supported by this server; start a run on the thread instead")
+
+
+def test_join_stream_after_a_last_event_id_sends_only_what_followed(live, team_agent):
+    team, _ = team_agent
+    lg = get_sync_client(url=live.url, api_key=team.key)
+    tid = lg.threads.create()["thread_id"]
+    parts = list(lg.runs.stream(tid, "two_steps", input={"topic": "tea"}, stream_mode=["updates", "values"]))
+    assert [p.event for p in parts] == ["metadata", "updates", "updates", "values"]
+    run_id = parts[0].data["run_id"]
+    again = list(lg.runs.join_stream(tid, run_id, stream_mode=["updates", "values"], last_event_id=parts[1].id))
+    assert [(p.event, p.id, p.data) for p in again] == [(p.event, p.id, p.data) for p in parts[2:]]
+    assert [p.event for p in lg.runs.join_stream(tid, run_id, stream_mode="values")] == ["metadata", "values"]
+    with pytest.raises(UnprocessableEntityError):
+        list(lg.runs.join_stream(tid, run_id, stream_mode="debug"))
+
+
+def test_threads_are_created_only_as_this_server_supports(live, team_agent):
+    team, _ = team_agent
+    lg = get_sync_client(url=live.url, api_key=team.key)
+    refused = {"thread TTLs are not supported by this server; delete the thread when it is no longer needed": dict(ttl=60),
+               "`supersteps` (a thread created with a prepared state) is not supported by this server; "
+               "start a run on the new thread instead": dict(supersteps=[{"updates": [{"values": {"topic": "tea"},
+                                                                                         "as_node": "draft"}]}])}
+    for detail, options in refused.items():
+        with pytest.raises(UnprocessableEntityError) as raised:
+            lg.threads.create(**options)
+        assert raised.value.response.json() == {"error": "invalid_request", "detail": detail}
+    made = lg.threads.create(graph_id="two_steps")
+    assert made["metadata"] == {"graph_id": "two_steps"}
+    assert lg.threads.create(thread_id=made["thread_id"], if_exists="do_nothing") == made
+    with pytest.raises(ConflictError):
+        lg.threads.create(thread_id=made["thread_id"])
+    assert lg.threads.search() == [made]

@@ -94,6 +94,11 @@ def _thread_id(value: str) -> UUID:
 async def create_thread(body: ThreadCreate, request: Request, principal: Principal = caller("runs:write")) -> dict:
     """A new thread. A `thread_id` is accepted only for a thread of this team that exists
     (`if_exists: do_nothing` returns it); new ids are always minted here."""
+    if body.ttl is not None:
+        raise InvalidRequest("thread TTLs are not supported by this server; delete the thread when it is no longer needed")
+    if body.supersteps:
+        raise InvalidRequest("`supersteps` (a thread created with a prepared state) is not supported by this server; "
+                             "start a run on the new thread instead")
     pool = request.app.state.pool
     if body.thread_id is not None:
         existing = await threads.get(pool, principal, _thread_id(body.thread_id))

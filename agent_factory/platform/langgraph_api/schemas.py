@@ -43,6 +43,8 @@ class ThreadCreate(_Body):
     thread_id: str | None = Field(None, max_length=200)
     metadata: Json | None = None
     if_exists: Literal["raise", "do_nothing"] = "raise"
+    supersteps: list[Any] | None = None
+    ttl: Any = None
 
 
 class ThreadSearch(_Body):
