@@ -6,7 +6,8 @@ from __future__ import annotations
 import threading
 
 from conftest import make_team
-from hosted_runs import TWO_STEPS, agent, chat_and_values, until
+from agent_factory.platform.worker.tasks import EVENT_BATCH_S
+from hosted_runs import TWO_STEPS, agent, chat_and_values, owner_sql, until
 
 
 def _done(client, team, run_id):
@@ -58,6 +59,21 @@ def test_the_event_stream_shows_steps_model_attempts_and_the_end(hosted):
     with hosted.stream("GET", f"/v1/runs/{run['id']}/events", headers={**team.auth, "Last-Event-ID": str(last_id)}) as again:
         rest = "".join(again.iter_text())
     assert [line for line in rest.splitlines() if line.startswith("event: ")] == ["event: run.end"]
+
+
+def test_events_written_in_several_batches_keep_their_order_and_the_end_comes_last(hosted, script, database):
+    team = make_team(hosted, "Acme", "ada@acme.test")
+    created = agent(hosted, team)
+    script.delay_s = 3 * EVENT_BATCH_S  # each step outlasts a batch: the events go in several transactions
+    run = hosted.post(f"/v1/agents/{created['id']}/runs?wait=true", json={"input": {"topic": "tea"}}, headers=team.auth).json()
+    assert run["status"] == "success"
+    rows = owner_sql(database, "SELECT event, data->>'step', attempt FROM run_events WHERE run_id = %s ORDER BY seq", run["id"])
+    assert rows == [("run.start", None, 1), ("step.start", "draft", 1), ("step.end", "draft", 1), ("llm", "draft", 1),
+                    ("step.start", "polish", 1), ("step.end", "polish", 1), ("llm", "polish", 1),
+                    ("step.start", "__guard__", 1), ("guards", None, 1), ("step.end", "__guard__", 1), ("guards", None, 1),
+                    ("run.end", None, 1)]
+    batches = owner_sql(database, "SELECT count(DISTINCT xmin::text) FROM run_events WHERE run_id = %s", run["id"])
+    assert batches[0][0] >= 3
 
 
 def test_inputs_that_do_not_fit_are_refused_before_anything_is_queued(hosted):

@@ -84,10 +84,13 @@ async def cancel_job(conn: Conn, job_id: int) -> None:
 
 
 async def claim(conn: Conn, run_id: UUID, max_attempts: int) -> asyncpg.Record | None:
-    """Take the run for a new attempt: bumps `attempt`, the fence of every later write."""
+    """Take the run for a new attempt: bumps `attempt`, the fence of every later write. A run
+    without a thread checkpoints on a thread of its own, empty before its first attempt: its base
+    checkpoint is none ('') from the start."""
     return await conn.fetchrow(
         f"""UPDATE runs SET attempt = attempt + 1, status = 'running', heartbeat_at = now(), updated_at = now(),
-                   started_at = coalesce(started_at, now())
+                   started_at = coalesce(started_at, now()),
+                   base_checkpoint = CASE WHEN thread_id IS NULL THEN coalesce(base_checkpoint, '') ELSE base_checkpoint END
              WHERE id = $1 AND status IN ('pending', 'running') AND NOT cancel_requested AND attempt < $2
             RETURNING {RUN_COLUMNS}, base_checkpoint""", run_id, max_attempts)
 
@@ -104,13 +107,17 @@ async def heartbeat(conn: Conn, run_id: UUID, attempt: int) -> asyncpg.Record | 
 
 
 async def add_events(conn: Conn, team_id: UUID, run_id: UUID, attempt: int, events: list[tuple[str, Any]]) -> int:
-    """Append events unless another attempt holds the run; returns how many were written."""
-    if not await conn.fetchval("SELECT true FROM runs WHERE id = $1 AND attempt = $2 FOR SHARE", run_id, attempt):
-        return 0
-    await conn.executemany(
-        "INSERT INTO run_events (team_id, run_id, attempt, event, data) VALUES ($1, $2, $3, $4, $5)",
-        [(team_id, run_id, attempt, name, data) for name, data in events])
-    return len(events)
+    """Append events in their order unless another attempt holds the run (one statement: the
+    fence and the rows); returns how many were written."""
+    return await conn.fetchval(
+        """WITH written AS (
+               INSERT INTO run_events (team_id, run_id, attempt, event, data)
+               SELECT $1, $2, $3, e.value ->> 0, e.value -> 1
+                 FROM jsonb_array_elements($4::jsonb) WITH ORDINALITY AS e (value, n)
+                WHERE EXISTS (SELECT FROM runs WHERE id = $2 AND attempt = $3 FOR SHARE)
+                ORDER BY e.n
+               RETURNING 1)
+           SELECT count(*) FROM written""", team_id, run_id, attempt, [[name, data] for name, data in events])
 
 
 async def earlier_ledger(conn: Conn, run_id: UUID, attempt: int) -> list[dict[str, Any]]:

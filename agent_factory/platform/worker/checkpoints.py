@@ -1,9 +1,12 @@
 """LangGraph checkpoints in PostgreSQL, one team at a time.
 
-A run gets its own connection (autocommit, as the saver wants it) whose session tenant is the
+A run checkpoints on a connection (autocommit, as the saver wants it) whose session tenant is the
 run's team: the checkpoint tables fill `team_id` from it and their policies show only that team's
-rows, so even a wrong thread id cannot reach another team's checkpoints. Checkpoints are read
-strictly: only the value types LangGraph's serializer lists as safe are revived, never pickle.
+rows, so even a wrong thread id cannot reach another team's checkpoints. A worker keeps these
+connections in a pool (`CheckpointConnections`): opening one cost more than a short run's
+checkpoints. The tenant is set each time a run takes a connection and reset when it gives it back.
+Checkpoints are read strictly: only the value types LangGraph's serializer lists as safe are
+revived, never pickle.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from uuid import UUID
+
+SET_TEAM = "SELECT set_config('app.team_id', %s, false)"  # session-wide: the saver commits each statement on its own
 
 
 def strict_serializer():
@@ -20,17 +25,54 @@ def strict_serializer():
     return JsonPlusSerializer(allowed_msgpack_modules=None)
 
 
-@asynccontextmanager
-async def team_saver(app_url: str, team_id: UUID) -> AsyncIterator[object]:
-    """An `AsyncPostgresSaver` on a connection of its own, its tenant set to `team_id`."""
-    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-    from psycopg import AsyncConnection
+def _connection_options() -> dict:
     from psycopg.rows import dict_row
 
-    conn = await AsyncConnection.connect(app_url, autocommit=True, prepare_threshold=0, row_factory=dict_row)
+    return {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+
+
+class CheckpointConnections:
+    """A worker's checkpoint connections: at most one per run it takes at a time."""
+
+    def __init__(self, app_url: str, size: int) -> None:
+        from psycopg_pool import AsyncConnectionPool
+
+        self.pool = AsyncConnectionPool(app_url, min_size=1, max_size=size, kwargs=_connection_options(),
+                                        reset=_forget_team, open=False, name="checkpoints")
+
+    async def __aenter__(self) -> CheckpointConnections:
+        await self.pool.open()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.pool.close()
+
+    @asynccontextmanager
+    async def saver(self, team_id: UUID) -> AsyncIterator[object]:
+        """An `AsyncPostgresSaver` on a pooled connection, its tenant `team_id` until it is given back
+        (a connection given back in a transaction or mid-query is closed by the pool, not reused)."""
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+        async with self.pool.connection() as conn:
+            await conn.execute(SET_TEAM, (str(team_id),))
+            yield AsyncPostgresSaver(conn, serde=strict_serializer())
+
+
+async def _forget_team(conn) -> None:
+    """Reset a connection given back to the pool: no tenant until the next run sets its own."""
+    await conn.execute("RESET app.team_id")
+
+
+@asynccontextmanager
+async def team_saver(app_url: str, team_id: UUID) -> AsyncIterator[object]:
+    """An `AsyncPostgresSaver` on a connection of its own, its tenant set to `team_id` (for a run
+    processed outside a worker's pool)."""
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from psycopg import AsyncConnection
+
+    conn = await AsyncConnection.connect(app_url, **_connection_options())
     try:
-        # session-wide (not transaction-local): the saver commits each statement on its own
-        await conn.execute("SELECT set_config('app.team_id', %s, false)", (str(team_id),))
+        await conn.execute(SET_TEAM, (str(team_id),))
         yield AsyncPostgresSaver(conn, serde=strict_serializer())
     finally:
         await conn.close()

@@ -5,6 +5,10 @@ was replaced changes nothing.
 A retried run (its worker died, or was shut down) resumes from its thread's last checkpoint when
 the dead attempt got past the checkpoint it started from; the LLM calls its finished steps made
 stay in the ledger from the events of that attempt and are not made, nor paid for, again.
+
+Events reach the database in batches: the ones emitted within `EVENT_BATCH_S` of each other share
+one transaction, and the ones still waiting when the run ends are written in the transaction of its
+outcome, before `run.end`. A run shorter than the batch window costs no event transaction at all.
 """
 
 from __future__ import annotations
@@ -29,10 +33,11 @@ from ..settings import Settings
 from ..threads import repository as threads
 from ..runs import repository
 from ..secrets import service as secrets
-from .checkpoints import latest_checkpoint, team_saver
+from .checkpoints import CheckpointConnections, latest_checkpoint, team_saver
 from .execute import execute, ledger_json, spec_and_plan
 
 log = logging.getLogger("agent_factory.platform.worker")
+EVENT_BATCH_S = 0.05  # how long an event may wait for others to share its transaction (and for an SSE client)
 
 
 class LostRun(Exception):
@@ -40,9 +45,10 @@ class LostRun(Exception):
 
 
 async def run_job(pool: asyncpg.Pool, settings: Settings, run_id: UUID, team_id: UUID, aborted=None,
-                  vault=None) -> None:
+                  vault=None, checkpoints: CheckpointConnections | None = None) -> None:
     """Process one run job (see the module doc); `aborted()` says why the queue cancelled it;
-    the team's provider keys (decrypted with `vault`) serve this run only."""
+    the team's provider keys (decrypted with `vault`) serve this run only. The run checkpoints on a
+    connection of `checkpoints` (the worker's pool), else on one of its own."""
     async with tenant_transaction(pool, team_id) as conn:
         run = await repository.claim(conn, run_id, settings.runs.max_attempts)
         if run is None:
@@ -51,7 +57,7 @@ async def run_job(pool: asyncpg.Pool, settings: Settings, run_id: UUID, team_id:
         text = await conn.fetchval("SELECT spec_text FROM agent_versions WHERE team_id = $1 AND agent_id = $2 AND version = $3",
                                    team_id, run["agent_id"], run["version"])
         keys = await secrets.for_run(conn, vault, team_id)
-    attempt = Attempt(pool, settings, dict(run), text)
+    attempt = Attempt(pool, settings, dict(run), text, checkpoints)
     token = PROVIDER_KEYS.set(keys)  # this task and the tasks it starts: this run only
     try:
         await attempt.run(aborted)
@@ -62,10 +68,14 @@ async def run_job(pool: asyncpg.Pool, settings: Settings, run_id: UUID, team_id:
 class Attempt:
     """One attempt at a run: its event writer, heartbeat and outcome."""
 
-    def __init__(self, pool: asyncpg.Pool, settings: Settings, run: dict[str, Any], text: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, settings: Settings, run: dict[str, Any], text: str,
+                 checkpoints: CheckpointConnections | None = None) -> None:
         self.pool, self.settings, self.run_row, self.text = pool, settings, run, text
+        self.checkpoints = checkpoints
         self.id, self.team, self.number = run["id"], run["team_id"], run["attempt"]
-        self.events: asyncio.Queue[tuple[str, Any] | None] = asyncio.Queue()
+        self.pending: list[tuple[str, Any]] = []  # events not written yet, oldest first
+        self.nudge = asyncio.Event()  # set when an event is pending or the writer must stop
+        self.stopping = False
         self.llm: list[dict[str, Any]] = []  # this attempt's model calls so far
 
     async def run(self, aborted) -> None:
@@ -74,30 +84,39 @@ class Attempt:
         work = asyncio.current_task()
         beat = asyncio.create_task(self._heartbeat(work))
         try:
-            async with team_saver(self.settings.database.app, self.team) as saver:
+            async with self._saver() as saver:
                 inputs = await self._inputs(saver, thread)
                 self.emit("run.start", {"attempt": self.number, "resumed": inputs is None})
                 result = await self._execute(inputs, thread, saver)
-            await self._finish(result)
+                # before the checkpoint connection goes back to its pool: its reset is not the client's wait
+                await self._finish(result, writer)
         except asyncio.CancelledError:
             reason = aborted() if aborted else None
             if reason is not None and getattr(reason, "value", "") == "shutdown":
                 raise  # the queue retries the job on another worker: resumable, nothing written
-            await self._finish_cancelled()
+            await self._finish_cancelled(writer)
             raise
         except LostRun:
             log.warning("run %s: attempt %s lost the run to a newer attempt; nothing written", self.id, self.number)
         finally:
             beat.cancel()
-            self.events.put_nowait(None)
-            with suppress(asyncio.CancelledError):
-                await asyncio.shield(writer)
+            await self._stop_writer(writer)
+            if self.pending:  # a shutdown or a lost run: written if the run is still this attempt's
+                with suppress(Exception):
+                    await self._write(self._take_pending())
+
+    def _saver(self):
+        if self.checkpoints is not None:
+            return self.checkpoints.saver(self.team)
+        return team_saver(self.settings.database.app, self.team)
 
     async def _inputs(self, saver, thread: str) -> dict[str, Any] | None:
         """The inputs, or None to resume: a retried attempt whose predecessor checkpointed past
         the checkpoint the run started from goes on from there."""
-        latest = await latest_checkpoint(saver, thread) or ""
         base = self.run_row.get("base_checkpoint")
+        if self.number == 1 and base is not None:  # a thread of its own, just made: nothing to look up
+            return self.run_row["input"] or None
+        latest = await latest_checkpoint(saver, thread) or ""
         if base is None:
             async with tenant_transaction(self.pool, self.team) as conn:
                 await repository.set_base_checkpoint(conn, self.id, self.number, latest)
@@ -125,19 +144,46 @@ class Attempt:
         self.emit(f"step.{kind}" if kind in ("start", "end", "error") else str(kind), data)
 
     def emit(self, name: str, data: Any) -> None:
-        self.events.put_nowait((name, _jsonable(data)))
+        self.pending.append((name, _jsonable(data)))
+        self.nudge.set()
 
     async def _write_events(self) -> None:
-        done = False
-        while not done:
-            batch = [await self.events.get()]
-            while not self.events.empty():
-                batch.append(self.events.get_nowait())
-            done = batch[-1] is None
-            batch = [e for e in batch if e is not None]
-            if batch:
-                async with tenant_transaction(self.pool, self.team) as conn:
-                    await repository.add_events(conn, self.team, self.id, self.number, batch)
+        """Write pending events a batch at a time until told to stop; what is pending then is
+        written by whoever stopped it (in the run's outcome, so `run.end` comes last)."""
+        while True:
+            await self.nudge.wait()
+            if not self.stopping:
+                with suppress(TimeoutError):  # the batch window, cut short by a stop
+                    await asyncio.wait_for(self._stop_requested(), EVENT_BATCH_S)
+            if self.stopping:
+                return
+            await self._write(self._take_pending())
+
+    async def _stop_requested(self) -> None:
+        while not self.stopping:
+            self.nudge.clear()
+            await self.nudge.wait()
+
+    async def _stop_writer(self, writer: asyncio.Task) -> None:
+        """Stop the writer once the batch it may be writing is in (events keep their order)."""
+        self.stopping = True
+        self.nudge.set()
+        try:
+            await asyncio.shield(writer)
+        except asyncio.CancelledError:
+            pass
+        except Exception:  # noqa: BLE001 - its batch is lost; what is pending is written by the caller
+            log.exception("run %s: writing events failed", self.id)
+
+    def _take_pending(self) -> list[tuple[str, Any]]:
+        batch, self.pending = self.pending, []
+        self.nudge.clear()
+        return batch
+
+    async def _write(self, batch: list[tuple[str, Any]]) -> None:
+        if batch:
+            async with tenant_transaction(self.pool, self.team) as conn:
+                await repository.add_events(conn, self.team, self.id, self.number, batch)
 
     async def _heartbeat(self, work: asyncio.Task) -> None:
         while True:
@@ -153,10 +199,11 @@ class Attempt:
 
     # ------------------------------------------------------------ outcome
 
-    async def _finish(self, result) -> None:
+    async def _finish(self, result, writer: asyncio.Task) -> None:
         status = "timeout" if isinstance(result, _Timeout) else ("success" if result.ok else "error")
+        await self._stop_writer(writer)
         async with tenant_transaction(self.pool, self.team) as conn:
-            earlier = await repository.earlier_ledger(conn, self.id, self.number)
+            earlier = await self._earlier_ledger(conn)
             ledger = earlier + ledger_json(result)
             cost = sum((Decimal(a["cost"]) for a in ledger), Decimal(0))
             values = _values(result, self._outputs())
@@ -171,22 +218,28 @@ class Attempt:
                 raise LostRun
             await self._settle(conn, status, values, cost, called=bool(ledger))
             await repository.add_events(conn, self.team, self.id, self.number, [
-                *([("guards", {"results": guards})] if guards else []),
+                *self._take_pending(), *([("guards", {"results": guards})] if guards else []),
                 ("run.end", {"status": status, "output": output, "error": error, "cost_usd": f"{cost:.6f}"})])
             await repository.notify_done(conn, self.id)
 
-    async def _finish_cancelled(self) -> None:
+    async def _finish_cancelled(self, writer: asyncio.Task) -> None:
+        await self._stop_writer(writer)
         with suppress(Exception):
             async with tenant_transaction(self.pool, self.team) as conn:
-                ledger = await repository.earlier_ledger(conn, self.id, self.number) + self.llm
+                ledger = await self._earlier_ledger(conn) + self.llm
                 row = await repository.finish(conn, self.id, self.number, "interrupted", None, None, "the run was cancelled",
                                               "Cancelled", [], ledger, sum((Decimal(a["cost"]) for a in ledger), Decimal(0)))
                 if row is not None:
                     await self._settle(conn, "interrupted", None, row["cost_usd"], called=bool(ledger))
                     await repository.add_events(conn, self.team, self.id, self.number,
-                                                [("run.end", {"status": "interrupted", "output": None,
+                                                [*self._take_pending(),
+                                                 ("run.end", {"status": "interrupted", "output": None,
                                                               "error": "the run was cancelled"})])
                     await repository.notify_done(conn, self.id)
+
+    async def _earlier_ledger(self, conn) -> list[dict[str, Any]]:
+        """What earlier attempts paid for (the first attempt has none to look up)."""
+        return [] if self.number == 1 else await repository.earlier_ledger(conn, self.id, self.number)
 
     def _outputs(self) -> tuple[str, ...]:
         return spec_and_plan(self.text, self.settings.config_path)[1].outputs
