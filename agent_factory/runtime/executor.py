@@ -33,7 +33,7 @@ from .checkpoints import open_checkpointer
 from .config import RuntimeConfig
 from .errors import AgentRuntimeError, ConfigError
 from .factory import RunFactory
-from .graph import fresh_run, shared_graph, with_run
+from .graph import fresh_run, shared_graph, with_run, with_saver
 from .inputs import InputError, normalise_inputs, typed_inputs
 from .nodes import Runtime, StepFailed
 from .result import GuardResult, RunResult
@@ -119,9 +119,9 @@ async def _execute(rt: Runtime, values: dict[str, Any], thread: str | None, db: 
         except ConfigError as exc:  # the checkpoint database cannot be opened
             result.error, result.error_type = str(exc), type(exc).__name__
             return {}
-        graph = shared_graph(rt.plan, rt.spec, rt, checkpointer=saver)
+        graph = shared_graph(rt.plan, rt.spec, rt)
         if thread:
-            run_config["configurable"] = {"thread_id": thread}
+            run_config = with_saver({**run_config, "configurable": {"thread_id": thread}}, saver)
         try:
             payload = await _payload(graph, run_config, values, thread, rt)
             if payload is _NOTHING:  # a finished thread and no inputs: show where it stands, run nothing

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import queue
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -348,20 +349,36 @@ def _nth(count: int) -> str:
 
 # ---------------------------------------------------------------- one compiled graph per spec
 
-_SHARED: dict[tuple, AgentGraph] = {}
+_SHARED: OrderedDict[tuple, AgentGraph] = OrderedDict()  # least recently used first
+SHARED_MAX = 256  # a hosted worker runs many specs (each stored version is one): bounded
 
 
 def shared_graph(plan: GraphPlan, spec: Spec, runtime: Runtime, checkpointer: Any = None) -> AgentGraph:
     """The compiled graph of `spec`, built once per spec (path and hashes) and kept when it has
-    no checkpointer; its callers bring their run (`with_run`). `runtime` is read while building."""
+    no checkpointer; its callers bring their run (`with_run`) and, for a thread, their saver in
+    the config (`with_saver`). `runtime` is read while building."""
     key = (spec.path, spec.sha256, spec.constitution.sha256 if spec.constitution else None)
     graph = None if checkpointer is not None else _SHARED.get(key)
     if graph is None:
         graph = compile_graph(None, plan, spec, runtime, checkpointer)
         if checkpointer is None:
             _SHARED[key] = graph
+            while len(_SHARED) > SHARED_MAX:
+                _SHARED.popitem(last=False)
+    else:
+        _SHARED.move_to_end(key)
     return graph
 
 
+def with_saver(config: dict[str, Any], saver: Any) -> dict[str, Any]:
+    """`config` checkpointing with `saver`, the way LangGraph lends a parent's saver to its
+    subgraphs: a shared graph (compiled without one) then serves checkpointed runs too, so a
+    thread's run does not compile the graph again."""
+    from langgraph.constants import CONFIG_KEY_CHECKPOINTER
+
+    return {**config, "configurable": {**config.get("configurable", {}), CONFIG_KEY_CHECKPOINTER: saver}}
+
+
 __all__ = ["CURRENT", "GUARD", "AgentGraph", "LoopLimitExceeded", "NoRun", "agent_graph", "build_graph",
-           "compile_graph", "fresh_run", "io_models", "node_ids", "run_of", "shared_graph", "using", "visible", "with_run"]
+           "compile_graph", "fresh_run", "io_models", "node_ids", "run_of", "shared_graph", "using", "visible", "with_run",
+           "with_saver"]

@@ -183,3 +183,20 @@ def test_a_database_shipped_in_the_working_folder_is_not_read(tmp_path, spec, co
     result = run_spec(spec, None, config=config, thread="t")
     assert result.error == "no checkpointed run for thread 't'; start one with --input"
     assert not marker.exists()
+
+
+def test_checkpointed_runs_of_one_spec_share_its_compiled_graph_and_keep_their_threads(tmp_path, spec, config, monkeypatch):
+    from agent_factory.runtime import graph
+
+    compiled = []
+    real = graph.compile_graph
+    monkeypatch.setattr(graph, "_SHARED", type(graph._SHARED)())
+    monkeypatch.setattr(graph, "compile_graph", lambda *args: compiled.append(args[2].name) or real(*args))
+    db = tmp_path / "checkpoints.sqlite"
+    first = run_spec(spec, {"topic": "tea"}, config=config, thread="a", checkpoint_db=db)
+    second = run_spec(spec, {"topic": "milk"}, config=config, thread="b", checkpoint_db=db)
+    again = run_spec(spec, None, config=config, thread="a", checkpoint_db=db)  # thread a ended: its state, nothing run
+    assert compiled == ["Two Steps"]
+    assert (first.outputs, second.outputs) == ({"text": "text of Polish rough of Draft tea"},
+                                               {"text": "text of Polish rough of Draft milk"})
+    assert again.state["text"] == first.outputs["text"]
