@@ -32,15 +32,17 @@ def this_month() -> date:
     return date(now.year, now.month, 1)
 
 
-async def plan(conn: asyncpg.Connection, team_id: UUID) -> str:
-    """The team's plan (`free`, `pro`, `enterprise`): its rate limit and its models' tier."""
-    return (await repository.plan_and_limits(conn, team_id))["plan"]
+async def limits(conn: asyncpg.Connection, team_id: UUID) -> asyncpg.Record:
+    """The team's plan (`free`, `pro`, `enterprise`: its rate limit and its models' tier), its run
+    quota override and its spend ceiling."""
+    return await repository.plan_and_limits(conn, team_id)
 
 
-async def reserve(conn: asyncpg.Connection, team_id: UUID, worst_usd: Decimal, settings: RunSettings) -> date:
+async def reserve(conn: asyncpg.Connection, team_id: UUID, worst_usd: Decimal, settings: RunSettings,
+                  row: asyncpg.Record | None = None) -> date:
     """Take one run of the month and hold `worst_usd` of the ceiling, or raise `QuotaExceeded`
-    (the caller's transaction rolls both back)."""
-    row = await repository.plan_and_limits(conn, team_id)
+    (the caller's transaction rolls both back). `row`: the team's `limits`, when already read."""
+    row = row if row is not None else await limits(conn, team_id)
     quota = row["runs_per_month"] if row["runs_per_month"] is not None else settings.runs_per_month.get(row["plan"])
     month = this_month()
     if not await repository.reserve_run(conn, team_id, month, quota):

@@ -35,13 +35,14 @@ async def insert(conn: Conn, team_id: UUID, version: asyncpg.Record, thread_id: 
 
 
 async def defer(conn: Conn, run_id: UUID, team_id: UUID, lock: str | None, queue: str) -> int:
-    """Queue the run's job in this transaction (procrastinate 3.10's defer function: pinned)."""
-    job_id = await conn.fetchval(
-        """SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[
-               ROW($3, 'agent_factory.run', 0, $1, NULL, $2::jsonb, NULL)::procrastinate_job_to_defer_v1]))""",
-        lock, {"run_id": str(run_id), "team_id": str(team_id)}, queue)
-    await conn.execute("UPDATE runs SET job_id = $2 WHERE id = $1", run_id, job_id)
-    return job_id
+    """Queue the run's job in this transaction and note it on the run, in one statement
+    (procrastinate 3.10's defer function: pinned)."""
+    return await conn.fetchval(
+        """UPDATE runs SET job_id = job.id
+             FROM (SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[
+                       ROW($3, 'agent_factory.run', 0, $1, NULL, $2::jsonb, NULL)::procrastinate_job_to_defer_v1])) AS id) job
+            WHERE runs.id = $4 RETURNING job.id""",
+        lock, {"run_id": str(run_id), "team_id": str(team_id)}, queue, run_id)
 
 
 async def get(conn: Conn, team_id: UUID, run_id: UUID) -> asyncpg.Record | None:

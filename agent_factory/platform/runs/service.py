@@ -23,7 +23,7 @@ from ..errors import Conflict, InvalidRequest, NotFound
 from ..quotas import service as quotas
 from ..settings import Settings
 from ..threads import repository as threads
-from ..worker.execute import spec_and_plan
+from ..worker.execute import checked, known
 from . import repository, rollback
 
 HOSTED_RUN_CAP = Decimal("5")  # the hosted constitution's max_cost_per_run: the worst case of an unpriced spec
@@ -53,12 +53,13 @@ async def create(pool: asyncpg.Pool, principal: Principal, settings: Settings, n
         if version is None:
             raise NotFound("no such agent")
         inputs = await _checked_inputs(conn, team, version, new, settings)
-        plan = await quotas.plan(conn, team)
+        limits = await quotas.limits(conn, team)
+        plan = limits["plan"]
         headers = await limiter.hit(plan, str(principal.key_id or principal.session_id)) if limiter else {}
         if new.thread_id is not None:
             await _claim_thread(conn, principal, new, settings.runs.queue)
         worst = version["cost_usd_max"] if version["cost_usd_max"] is not None else HOSTED_RUN_CAP
-        month = await quotas.reserve(conn, team, worst, settings.runs)
+        month = await quotas.reserve(conn, team, worst, settings.runs, limits)
         options = {**new.options, "quota_month": month.isoformat(), "tier": plan, "multitask_strategy": new.multitask}
         run = await repository.insert(conn, team, version, new.thread_id, inputs, worst, options, new.metadata)
         run = dict(run)
@@ -73,9 +74,12 @@ async def _checked_inputs(conn: asyncpg.Connection, team: UUID, version: asyncpg
     thread may have none: it resumes the thread."""
     from agent_factory.runtime.executor import normalise_inputs, typed_inputs
 
-    text = await conn.fetchval("SELECT spec_text FROM agent_versions WHERE team_id = $1 AND agent_id = $2 AND version = $3",
-                               team, version["agent_id"], version["version"])
-    spec, plan = await asyncio.to_thread(spec_and_plan, text, settings.config_path)
+    found = known(version["spec_sha256"], settings.config_path)  # a version run before: no text to fetch
+    if found is None:
+        text = await conn.fetchval("SELECT spec_text FROM agent_versions WHERE team_id = $1 AND agent_id = $2 AND version = $3",
+                                   team, version["agent_id"], version["version"])
+        found = await checked(text, settings.config_path)
+    spec, plan = found
     try:
         values = normalise_inputs(new.inputs or None, plan, resuming=new.thread_id is not None, spec=spec)
         return typed_inputs(spec, values) if values else {}

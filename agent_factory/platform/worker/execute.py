@@ -1,12 +1,15 @@
 """The seam between hosted runs and the runtime: run one stored spec version once.
 
 Everything the platform asks of the runtime goes through `execute`: the checked spec (cached by
-its text), the run's inputs (None resumes the thread from its last checkpoint), the team's tier,
+its text's SHA-256, so a known version costs neither a check nor a thread hop), the run's inputs (None resumes the thread from its last checkpoint), the team's tier,
 the checkpointer, and a callback receiving progress events and each LLM attempt as it is recorded.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+from collections import OrderedDict
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -27,15 +30,38 @@ def _spec(text: str, config_path: Path | None):
     return spec
 
 
+_CHECKED: OrderedDict[tuple[str, Path | None], tuple[Any, Any]] = OrderedDict()  # (sha256, config) -> spec, plan
+CHECKED_MAX = 128
+
+
+def known(sha256: str, config_path: Path | None) -> tuple[Any, Any] | None:
+    """The checked spec and plan of the text with this SHA-256, when this process checked it already."""
+    found = _CHECKED.get((sha256, config_path))
+    if found is not None:
+        _CHECKED.move_to_end((sha256, config_path))
+    return found
+
+
+async def checked(text: str, config_path: Path | None) -> tuple[Any, Any]:
+    """The checked spec of a stored version and its plan: from the cache, else checked in a thread
+    (milliseconds of CPU the event loop must not wait for). Raises `SpecNoLongerChecks`."""
+    key = (hashlib.sha256(text.encode("utf-8")).hexdigest(), config_path)
+    found = known(*key)
+    if found is None:
+        found = await asyncio.to_thread(spec_and_plan, text, config_path)
+        _CHECKED[key] = found
+        while len(_CHECKED) > CHECKED_MAX:
+            _CHECKED.popitem(last=False)
+    return found
+
+
 async def execute(text: str, inputs: dict[str, Any] | None, *, thread: str, saver: Any, tier: str | None,
                   config_path: Path | None, replay_dir: Path | None,
                   on_event: Callable[[dict[str, Any]], None]) -> Any:
     """Run the spec `text` on `thread`; returns the runtime's `RunResult` (a failed run does not raise)."""
-    import asyncio
-
     from agent_factory.runtime.executor import arun_spec
 
-    spec = await asyncio.to_thread(_spec, text, config_path)
+    spec, _ = await checked(text, config_path)
     seen = [0]
 
     def relay(event: dict[str, Any]) -> None:
