@@ -204,3 +204,12 @@ def test_the_schemas_are_the_specs_inputs_and_its_outputs_with_guards_and_messag
     assert sorted(outputs["properties"]) == ["__guards__", "answer", "confidence", "messages", "sources"]
     assert outputs["properties"]["confidence"] == {"description": "how sure the agent is", "maximum": 1.0,
                                                    "minimum": 0.0, "title": "Confidence", "type": "number"}
+
+
+def test_langgraphs_drawing_shows_each_team_member_as_one_node(config_file):
+    drawing = graph_of("support_desk", config_file).get_graph()
+    assert sorted(drawing.nodes) == ["__end__", "__guard__", "__refuse__", "__router__", "__start__", "billing", "tech"]
+    assert sorted((edge.source, edge.target) for edge in drawing.edges) == [
+        ("__guard__", "__end__"), ("__guard__", "__refuse__"), ("__refuse__", "__end__"), ("__router__", "billing"),
+        ("__router__", "tech"), ("__start__", "__router__"), ("billing", "__guard__"), ("tech", "__guard__"),
+    ]
