@@ -3,10 +3,14 @@ is as it was before the run (LangGraph's `multitask_strategy="rollback"` and
 `cancel?action=rollback`).
 
 A run that never started is deleted at once (no worker wrote for it). A started run's deletion is
-a job of its own on the run queue, with the thread as its lock: it runs after the run's job has ended (its worker wrote its last checkpoint, or the queue gave up on it)
-and before any run queued after it starts, so a new run on the thread always starts from the state
-before the rolled-back one, and no worker of that run writes after its checkpoints are gone. A run
-without a thread has no lock: its rollback job waits (retries) until the run's job has ended.
+a job of its own on the run queue, with the thread as its lock: it runs after the run's job has
+ended (its worker wrote its last checkpoint, or the queue gave up on it) and before any run queued
+after it starts, so a new run on the thread always starts from the state before the rolled-back
+one. The run's worker has stopped by then; a worker that had already lost the run (it stalled and
+the run was retried) stops at its next heartbeat, which finds no run, as for any retried run. A
+run without a thread has no lock: its rollback job waits (is retried) until the run's job has
+ended. A run left `running` by a worker that died after its last attempt has its hold settled as
+a failed run's before it is deleted.
 
 What the run spent stays spent: the team's usage keeps its cost and the run it took, and the audit
 log records the rollback with the cost and model calls of the deleted run.
