@@ -72,3 +72,45 @@ def test_a_pooled_checkpoint_connection_carries_the_team_of_the_run_holding_it_a
     seen = asyncio.run(scenario())
     pid = seen[0][0]
     assert seen == [(pid, str(first)), (pid, str(second)), (pid, "")]
+
+
+def test_the_next_job_of_a_lock_is_taken_when_the_one_before_it_ends_without_waiting_for_a_poll():
+    taken: list[str] = []
+
+    async def scenario() -> None:
+        app = procrastinate.App(connector=InMemoryConnector())
+        done, blocked = asyncio.Event(), asyncio.Event()
+
+        @app.task(name="note", queue="runs")
+        async def note(text: str) -> None:
+            if text == "first":  # ends only once the worker found the second one locked behind it
+                await blocked.wait()
+            taken.append(text)
+            if len(taken) == 2:
+                done.set()
+
+        real_fetch = app.job_manager.fetch_job
+
+        async def fetch_job(queues, worker_id):
+            job = await real_fetch(queues=queues, worker_id=worker_id)
+            if job is None and not taken:
+                blocked.set()
+            return job
+
+        app.job_manager.fetch_job = fetch_job
+        async with app.open_async():
+            # two runs of one thread: the second may start only once the first has ended
+            await note.configure(lock="thread-1").defer_async(text="first")
+            await note.configure(lock="thread-1").defer_async(text="second")
+            # an hour between polls: only the end of the first job can bring the second in time
+            worker = notified_worker(app, queues=["runs"], concurrency=2, wait=True, listen_notify=True,
+                                     install_signal_handlers=False, fetch_job_polling_interval=3600)
+            running = asyncio.create_task(worker.run())
+            try:
+                await asyncio.wait_for(done.wait(), 10)
+            finally:
+                worker.stop()
+                await asyncio.wait_for(running, 10)
+
+    asyncio.run(scenario())
+    assert taken == ["first", "second"]

@@ -97,7 +97,7 @@ async def _work(settings: Settings, concurrency: int, pool: asyncpg.Pool | None,
 
 def notified_worker(app, **options):
     """procrastinate's worker, except that a job queued while the worker was looking for one is
-    taken at once.
+    taken at once, and so is the next job of a lock whose job just ended.
 
     procrastinate 3.10 clears its new-job flag after each fetch, so the NOTIFY of a job inserted
     while a fetch that found nothing was under way is forgotten, and the job waits for the next
@@ -120,6 +120,13 @@ def notified_worker(app, **options):
                 await super()._fetch_and_process_jobs()
                 if self.inserted == seen or self._stop_event.is_set():
                     return
+
+        async def _process_job(self, context):
+            # a job holding a lock (a thread's run, a rollback) frees the jobs queued behind it
+            # when it ends, and nothing notifies them: look again now rather than at the next poll
+            await super()._process_job(context)
+            if context.job.lock is not None:
+                self._new_job_event.set()
 
     return NotifiedWorker(app=app, **options)
 
