@@ -196,10 +196,22 @@ class _Connection:
                 logger.warning("MCP server %s stopped: %s", self.name, describe(exc))
 
     async def call(self, tool: str, args: dict[str, Any], timeout_s: float) -> Any:
-        """Call a tool; SDK and protocol errors become `ToolError`."""
-        assert self._session is not None
+        """Call a tool; SDK and protocol errors become `ToolError`. A server that exits while the
+        call waits fails it at once: the SDK may never answer a request whose pipe broke."""
+        assert self._session is not None and self._task is not None
+        request = asyncio.ensure_future(self._session.call_tool(tool, args, timeout_s))
         try:
-            result = await self._session.call_tool(tool, args, timeout_s)
+            done, _ = await asyncio.wait((request, self._task), return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:  # the call's own timeout, or the run ending
+            request.cancel()
+            raise
+        if request not in done:
+            request.cancel()
+            await asyncio.gather(request, return_exceptions=True)
+            raise ToolError(f"MCP server '{self.name}' failed on tool '{tool}': the server exited during the call"
+                            f"{self._stderr_tail()}")
+        try:
+            result = request.result()
         except Exception as exc:
             tail = "" if self.alive else self._stderr_tail()
             message = f"MCP server '{self.name}' failed on tool '{tool}': {describe(exc)}{tail}"
