@@ -70,7 +70,7 @@ def test_events_written_in_several_batches_keep_their_order_and_the_end_comes_la
     rows = owner_sql(database, "SELECT event, data->>'step', attempt FROM run_events WHERE run_id = %s ORDER BY seq", run["id"])
     assert rows == [("run.start", None, 1), ("step.start", "draft", 1), ("step.end", "draft", 1), ("llm", "draft", 1),
                     ("step.start", "polish", 1), ("step.end", "polish", 1), ("llm", "polish", 1),
-                    ("step.start", "__guard__", 1), ("guards", None, 1), ("step.end", "__guard__", 1), ("guards", None, 1),
+                    ("step.start", "__guard__", 1), ("guards", None, 1), ("step.end", "__guard__", 1),
                     ("run.end", None, 1)]
     batches = owner_sql(database, "SELECT count(DISTINCT xmin::text) FROM run_events WHERE run_id = %s", run["id"])
     assert batches[0][0] >= 3

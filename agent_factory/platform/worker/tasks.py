@@ -218,7 +218,7 @@ class Attempt:
                 raise LostRun
             await self._settle(conn, status, values, cost, called=bool(ledger))
             await repository.add_events(conn, self.team, self.id, self.number, [
-                *self._take_pending(), *([("guards", {"results": guards})] if guards else []),
+                *self._take_pending(),  # the guard step sent its own `guards` event as it ran
                 ("run.end", {"status": status, "output": output, "error": error, "cost_usd": f"{cost:.6f}"})])
             await repository.notify_done(conn, self.id)
 
