@@ -17,11 +17,12 @@ from hosted_runs import agent, owner_sql, until
 
 
 def _concurrently(client: TestClient, requests: list[tuple[str, str, dict]]) -> list[httpx.Response]:
-    """Send the requests at once to the app, on its own event loop."""
+    """Send the requests at once to the app, on its own event loop. The tests judge what is
+    accepted, not how fast: httpx's 5 s default would fail them on a loaded machine."""
 
     async def send_all():
         transport = httpx.ASGITransport(app=client.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=60) as http:
             return await asyncio.gather(*(http.request(m, url, **kw) for m, url, kw in requests))
 
     return client.portal.call(send_all)
