@@ -4,6 +4,7 @@ atomically before a run is queued; rate limits answer 429 with their headers."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from dataclasses import replace
 from decimal import Decimal
 
@@ -42,13 +43,17 @@ def test_fifty_concurrent_runs_against_a_quota_of_five_accept_exactly_five(hoste
     assert len(hosted.get("/v1/runs", headers=team.auth).json()) == 5
 
 
-def test_concurrent_runs_never_hold_more_than_the_spend_ceiling(hosted, database):
+def test_concurrent_runs_never_hold_more_than_the_spend_ceiling(hosted, database, script):
     team = make_team(hosted, "Acme", "ada@acme.test")
     created = agent(hosted, team)
     worst = owner_sql(database, "SELECT cost_usd_max FROM agent_versions WHERE agent_id = %s", created["id"])[0][0]
     owner_sql(database, "INSERT INTO team_limits (team_id, spend_ceiling_usd) VALUES (%s, %s)", team.id, worst * 3)
+    # the accepted runs wait in their first model call until every request was answered: a run that
+    # ended during the burst would give its reservation back, and a later request would rightly get it
+    script.hold["draft"] = threading.Event()
     request = ("POST", f"/v1/agents/{created['id']}/runs", {"json": {"input": {"topic": "tea"}}, "headers": team.auth})
     responses = _concurrently(hosted, [request] * 12)
+    script.hold["draft"].set()
     assert sorted(r.status_code for r in responses) == [202] * 3 + [402] * 9
     until(lambda: all(r["status"] == "success" for r in hosted.get("/v1/runs", headers=team.auth).json()))
     (reserved, spent), = owner_sql(database, "SELECT spend_reserved_usd, spend_usd FROM team_usage WHERE team_id = %s", team.id)
