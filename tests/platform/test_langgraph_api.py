@@ -321,10 +321,73 @@ def test_history_lists_the_state_each_run_left_newest_first(live, team_agent, da
     assert lg.threads.get_history(tid, before=second_start) == []
     assert lg.threads.get_history(tid, checkpoint={"checkpoint_id": second_start}) == history[1:]
     assert lg.threads.get_history(tid, metadata=history[1]["metadata"]) == history[1:]
-    with pytest.raises(UnprocessableEntityError) as refused:
-        lg.threads.update_state(tid, {"topic": "milk"})
-    assert refused.value.response.json()["detail"] == (
-        "updating a thread's state is not supported by this server; start a run on the thread instead")
+
+
+def test_update_state_writes_the_new_newest_checkpoint_the_thread_then_shows(live, team_agent, database):
+    team, _ = team_agent
+    lg = get_sync_client(url=live.url, api_key=team.key)
+    tid = lg.threads.create()["thread_id"]
+    lg.runs.wait(tid, "two_steps", input={"topic": "tea"})
+    before = lg.threads.get_state(tid)
+    answer = lg.threads.update_state(tid, {"text": "edited by hand"}, as_node="polish")
+    written = answer["checkpoint"]["checkpoint_id"]
+    assert answer == {"checkpoint": {"thread_id": tid, "checkpoint_ns": "", "checkpoint_id": written}}
+    assert written > before["checkpoint"]["checkpoint_id"] and _checkpoints(database, tid)[-1] == written
+    state = lg.threads.get_state(tid)
+    assert state["values"] == {**before["values"], "text": "edited by hand"}
+    assert (state["checkpoint"]["checkpoint_id"], state["metadata"]["source"]) == (written, "update")
+    assert state["parent_checkpoint"]["checkpoint_id"] == before["checkpoint"]["checkpoint_id"]
+    thread = lg.threads.get(tid)
+    assert (thread["status"], thread["values"]) == ("idle", state["values"])
+    assert owner_sql(database, "SELECT target, detail->>'as_node', detail->'fields', detail->>'checkpoint_id'"
+                               " FROM audit_log WHERE action = 'thread.update_state'") == [
+        (f"thread:{tid}", "polish", ["text"], written)]
+    # the checkpoint itself holds the value (the saver keeps strings inline), not only the thread row
+    assert owner_sql(database, "SELECT checkpoint -> 'channel_values' ->> 'text' FROM checkpoints"
+                               " WHERE thread_id = %s AND checkpoint_id = %s", tid, written) == [("edited by hand",)]
+    # without `as_node` LangGraph writes as the step that wrote last (here the update's `polish`)
+    again = lg.threads.update_state(tid, {"topic": "coffee"})["checkpoint"]["checkpoint_id"]
+    assert lg.threads.get_state(tid)["values"] == {**state["values"], "topic": "coffee"} and again > written
+    # the thread goes on from it
+    assert lg.runs.wait(tid, "two_steps", input={"topic": "jam"})["text"] == "polished Polish rough jam"
+
+
+def test_update_state_refuses_what_does_not_fit_with_the_whole_reason(live, team_agent, client, script, database):
+    team, _ = team_agent
+    lg = get_sync_client(url=live.url, api_key=team.key)
+    never_ran = lg.threads.create()["thread_id"]
+    with pytest.raises(ConflictError) as refused:
+        lg.threads.update_state(never_ran, {"topic": "milk"})
+    assert refused.value.response.json()["detail"] == "the thread has no agent yet; start a run on it first"
+    tid = lg.threads.create()["thread_id"]
+    lg.runs.wait(tid, "two_steps", input={"topic": "tea"})
+    kept = _checkpoints(database, tid)
+    refusals = [
+        (({"topic": "x", "rough": "r", "messages": []},), {},
+         "cannot update rough, messages: not a field of the agent; its fields are: topic, text"),
+        (({"topic": ["a"], "text": {"b": 1}},), {},
+         "values do not fit their declared types: text: Input should be a valid string; topic: Input should be a valid string"),
+        (({"topic": "milk"},), {"as_node": "nope"}, "`as_node` must be a step of the agent: draft, polish (got `nope`)"),
+        (({"topic": "milk"},), {"checkpoint_id": "1f0-not-the-newest"},
+         "only the thread's newest checkpoint can be updated (`checkpoint_id` names another one)"),
+    ]
+    for args, options, detail in refusals:
+        with pytest.raises(UnprocessableEntityError) as refused:
+            lg.threads.update_state(tid, *args, **options)
+        assert refused.value.response.json()["detail"] == detail
+    assert _checkpoints(database, tid) == kept
+    other = get_sync_client(url=live.url, api_key=make_team(client, "Other", "bo@other.test").key)
+    with pytest.raises(NotFoundError):
+        other.threads.update_state(tid, {"topic": "milk"})
+    script.hold["polish"] = threading.Event()
+    held = lg.runs.create(tid, "two_steps", input={"topic": "milk"})["run_id"]
+    until(lambda: script.seen.count("polish") == 2)
+    with pytest.raises(ConflictError) as refused:
+        lg.threads.update_state(tid, {"topic": "oat"})
+    assert refused.value.response.json()["detail"] == "the thread is busy with a run; update its state once the run has ended"
+    script.hold.pop("polish").set()
+    assert lg.runs.join(tid, held)["text"] == "polished Polish rough milk"
+    assert lg.threads.get_state(tid)["values"]["topic"] == "milk"
 
 
 def test_join_stream_after_a_last_event_id_sends_only_what_followed(live, team_agent):

@@ -42,6 +42,7 @@ def operations(client):
 
 BODIES = {("PATCH", "/v1/members/{user_id}"): {"json": {"role": "admin"}},
           ("POST", "/v1/agents/{agent_id}/runs"): {"json": {"input": {"query": "q"}}},
+          ("POST", "/threads/{thread_id}/state"): {"json": {"values": {"query": "q"}}},
           **{("POST", f"/threads/{{thread_id}}/runs{tail}"): {"json": {"assistant_id": "market_research_agent"}}
              for tail in ("", "/wait", "/stream")}}
 

@@ -24,8 +24,8 @@ from ..runs import service as runs
 from ..runs.access import caller
 from ..threads import service as threads
 from ..worker.execute import spec_and_plan
-from . import service, stream
-from .schemas import AssistantSearch, HistoryQuery, RunCreate, RunStatus, StateAt, ThreadCreate, ThreadSearch
+from . import service, stream, update
+from .schemas import AssistantSearch, HistoryQuery, RunCreate, RunStatus, StateAt, StateUpdate, ThreadCreate, ThreadSearch
 
 router = APIRouter(tags=["langgraph"], responses=error_responses(400, 401, 403, 404, 422))
 info_router = APIRouter(tags=["langgraph"])
@@ -164,11 +164,13 @@ async def _state_at(request: Request, principal: Principal, thread_id: str, chec
     return state
 
 
-@router.post("/threads/{thread_id}/state")
-async def update_thread_state(thread_id: str, request: Request, principal: Principal = caller("runs:write")) -> dict:
-    """Not supported (422): a thread's state changes only through its runs."""
-    await threads.get(request.app.state.pool, principal, _thread_id(thread_id))
-    raise InvalidRequest("updating a thread's state is not supported by this server; start a run on the thread instead")
+@router.post("/threads/{thread_id}/state", responses=error_responses(409))
+async def update_thread_state(thread_id: str, body: StateUpdate, request: Request,
+                              principal: Principal = caller("runs:write")) -> dict:
+    """New values for the agent's input and output fields, written as the thread's newest
+    checkpoint (as the step `as_node` when given); the thread must have run and be idle."""
+    app = request.app
+    return await update.update_state(app.state.pool, app.state.settings, principal, _thread_id(thread_id), body)
 
 
 @router.post("/threads/{thread_id}/history")

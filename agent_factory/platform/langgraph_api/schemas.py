@@ -88,6 +88,13 @@ class StateAt(_Body):
     subgraphs: bool = False
 
 
+class StateUpdate(_Body):
+    values: Any = None
+    as_node: str | None = Field(None, max_length=200)
+    checkpoint: Json | None = None
+    checkpoint_id: str | None = Field(None, max_length=200)
+
+
 class HistoryQuery(_Body):
     limit: int = Field(10, ge=1, le=1000, strict=True)
     before: str | Json | None = None
