@@ -159,7 +159,8 @@ def test_check_imports_no_llm_graph_or_template_library():
     import sys
 
     heavy = ('litellm', 'langgraph', 'jinja2', 'agent_factory.codegen', 'asyncio', 'ssl', 'httpx', 'mcp')
-    probe = ("import sys\nfrom agent_factory.cli import main\ntry:\n    main(['check', 'specs/market_research.md'])\n"
+    # specs/billing.md binds a tool to HTTP: building its binding must not load the fetcher
+    probe = ("import sys\nfrom agent_factory.cli import main\ntry:\n    main(['check', 'specs/market_research.md', 'specs/billing.md'])\n"
              "except SystemExit as done:\n    code = done.code\n"
              f"print(code, sorted(m for m in {heavy!r} if m in sys.modules))\n"
              "print(sorted(m for m in sys.modules if m.startswith('agent_factory.runtime')))")
@@ -168,8 +169,10 @@ def test_check_imports_no_llm_graph_or_template_library():
         "0 []",
         # the router configuration (for the cost estimate) and the built-in tools' table, nothing that runs them
         "['agent_factory.runtime', 'agent_factory.runtime.config', 'agent_factory.runtime.errors', "
-        "'agent_factory.runtime.generated', 'agent_factory.runtime.tools', 'agent_factory.runtime.tools.builtin', "
-        "'agent_factory.runtime.tools.config', 'agent_factory.runtime.tools.model', 'agent_factory.runtime.tools.schema']",
+        "'agent_factory.runtime.generated', 'agent_factory.runtime.tools', 'agent_factory.runtime.tools.bindings', "
+        "'agent_factory.runtime.tools.builtin', 'agent_factory.runtime.tools.config', "
+        "'agent_factory.runtime.tools.http_binding', 'agent_factory.runtime.tools.model', "
+        "'agent_factory.runtime.tools.schema']",
     ]
 
 

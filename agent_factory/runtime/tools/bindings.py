@@ -4,17 +4,18 @@ the others come from the registry (built-ins and plugins)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from importlib import import_module
 from typing import TYPE_CHECKING
 
-from .http_binding import http_binding_tool
-from .mcp_binding import mcp_binding_tool
 from .model import ToolSpec
-from .python_binding import python_binding_tool
 
 if TYPE_CHECKING:
     from agent_factory.compiler.ir import ToolRef
 
-_BUILDERS = {"http": http_binding_tool, "mcp": mcp_binding_tool, "python": python_binding_tool}
+# each kind's builder, imported when a binding of that kind is built: `check` builds bindings
+# to read their schemas and must not import the fetcher (asyncio, ssl) or the MCP client with them
+_BUILDERS = {"http": "http_binding:http_binding_tool", "mcp": "mcp_binding:mcp_binding_tool",
+             "python": "python_binding:python_binding_tool"}
 
 
 def binding_tool(ref: ToolRef) -> ToolSpec:
@@ -22,7 +23,8 @@ def binding_tool(ref: ToolRef) -> ToolSpec:
     when the binding is malformed (the compiler reports these as diagnostics first)."""
     if ref.binding is None:
         raise ValueError(f"tool '{ref.name}' has no binding")
-    return _BUILDERS[ref.binding.kind](ref)
+    module, name = _BUILDERS[ref.binding.kind].split(":")
+    return getattr(import_module(f".{module}", __package__), name)(ref)
 
 
 def resolve_tools(refs: Iterable[ToolRef], registry: Mapping[str, ToolSpec] | None = None) -> dict[str, ToolSpec]:

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-from .fetch import FetchResponse, safe_fetch
 from .model import ToolError, ToolSpec
 from .schema import arg, object_schema
 
 if TYPE_CHECKING:
     from agent_factory.compiler.ir import ToolRef
+
+    from .fetch import FetchResponse
 
     from .context import ToolContext
 
@@ -113,6 +114,8 @@ async def call_http_binding(method: str, template: UrlTemplate, args: Mapping[st
     elif rest:
         query = urlencode([(name, _query_value(value)) for name, value in rest.items()], doseq=True)
         url += ("&" if "?" in url else "?") + query
+    from .fetch import safe_fetch  # imported on the first call: building the tool must not load the fetcher
+
     response = await safe_fetch(url, ctx, method=method, json_body=body)
     if response.status >= 400:
         raise ToolError(f"{method} {response.url} returned HTTP {response.status}: {_snippet(response)}")
