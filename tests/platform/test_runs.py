@@ -4,8 +4,13 @@ on threads, with their version, ledger and guard results; another team sees none
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
+from decimal import Decimal
 
-from conftest import make_team
+from fastapi.testclient import TestClient
+
+from conftest import empty, make_team
+from agent_factory.platform.app import create_app
 from agent_factory.platform.worker.tasks import EVENT_BATCH_S
 from hosted_runs import TWO_STEPS, agent, chat_and_values, owner_sql, until
 
@@ -277,3 +282,22 @@ def test_on_a_busy_thread_reject_answers_409_and_interrupt_replaces_the_run_in_f
     script.hold.pop("polish").set()
     replaced = until(lambda: _done(hosted, team, second.json()["id"]))
     assert (replaced["status"], replaced["output"]) == ("success", {"text": "polished Polish rough milk"})
+
+
+def test_a_run_stopped_by_the_time_limit_is_charged_for_the_calls_it_made(runs_settings, database, script):
+    # a queue of its own, so only this app's worker (with a 1 s limit) takes the run
+    settings = replace(runs_settings, runs=replace(runs_settings.runs, queue="timeouts", timeout_s=1.0))
+    script.hold["polish"] = threading.Event()  # the second step outlasts the limit
+    try:
+        with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+            empty(database.owner)
+            team = make_team(client, "Acme", "ada@acme.test")
+            created = agent(client, team)
+            run = client.post(f"/v1/agents/{created['id']}/runs?wait=true", json={"input": {"topic": "tea"}},
+                              headers=team.auth).json()
+    finally:
+        script.reset()
+    assert (run["status"], run["cost_usd"]) == ("timeout", "0.000020")
+    assert [(a["step"], a["tokens_in"], a["tokens_out"], a["cost"]) for a in run["ledger"]] == [("draft", 10, 5, "0.000020")]
+    assert owner_sql(database, "SELECT spend_usd, spend_reserved_usd FROM team_usage WHERE team_id = %s", team.id) == [
+        (Decimal("0.000020"), Decimal(0))]

@@ -204,7 +204,8 @@ class Attempt:
         await self._stop_writer(writer)
         async with tenant_transaction(self.pool, self.team) as conn:
             earlier = await self._earlier_ledger(conn)
-            ledger = earlier + ledger_json(result)
+            # a run stopped by the time limit has no result ledger: its calls are the ones seen so far
+            ledger = earlier + (self.llm if isinstance(result, _Timeout) else ledger_json(result))
             cost = sum((Decimal(a["cost"]) for a in ledger), Decimal(0))
             values = _values(result, self._outputs())
             output = _jsonable(result.outputs) if status == "success" else None
