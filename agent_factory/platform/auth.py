@@ -123,12 +123,18 @@ def tenant(scope: str):
             principal.require(scope)
             yield Context(conn, principal)
 
-    _READS_CREDENTIAL.add(dependency)
-    return Depends(dependency, scope="function")
+    return Depends(reads_credential(dependency), scope="function")
 
 
 # the dependencies that read the credential with `request_credential`, for `document_security`
 _READS_CREDENTIAL: set = set()
+
+
+def reads_credential(dependency):
+    """Mark `dependency` as reading the credential with `request_credential`, so the OpenAPI
+    document lists the two security schemes on every operation that depends on it."""
+    _READS_CREDENTIAL.add(dependency)
+    return dependency
 
 
 def document_security(document: dict[str, Any], routes) -> dict[str, Any]:

@@ -4,24 +4,19 @@ then each step opens its own tenant transaction (`db.tenant.tenant_transaction`)
 
 from __future__ import annotations
 
-from fastapi import Depends, Request, Security
-from fastapi.security import HTTPAuthorizationCredentials
+from fastapi import Depends, Request
 
-from ..auth import Principal, api_key_header, authenticate, bearer, credential
+from ..auth import Principal, authenticate, reads_credential, request_credential
 
 
 def caller(scope: str):
     """A dependency resolving the request's credential to a `Principal` with `scope` (401/403)."""
 
-    async def dependency(
-        request: Request,
-        request_bearer: HTTPAuthorizationCredentials | None = Security(bearer),
-        header_key: str | None = Security(api_key_header),
-    ) -> Principal:
-        token = credential(request_bearer, header_key)
+    async def dependency(request: Request) -> Principal:
+        token = request_credential(request)
         async with request.app.state.pool.acquire() as conn, conn.transaction():
             principal = await authenticate(conn, token)
         principal.require(scope)
         return principal
 
-    return Depends(dependency)
+    return Depends(reads_credential(dependency))
