@@ -137,15 +137,18 @@ class Attempt:
 
     def _on_event(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
-        data = _jsonable({k: v for k, v in event.items() if k not in ("event", "spec", "update")})
+        # step updates may hold outputs the guards have not passed yet: they never leave the run
+        data = self.emit(f"step.{kind}" if kind in ("start", "end", "error") else str(kind),
+                         {k: v for k, v in event.items() if k not in ("event", "spec", "update")})
         if kind == "llm":
             self.llm.append(data)
-        # step updates may hold outputs the guards have not passed yet: they never leave the run
-        self.emit(f"step.{kind}" if kind in ("start", "end", "error") else str(kind), data)
 
-    def emit(self, name: str, data: Any) -> None:
-        self.pending.append((name, _jsonable(data)))
+    def emit(self, name: str, data: Any) -> Any:
+        """Queue an event for the next batch; its data as written (plain JSON)."""
+        data = _jsonable(data)
+        self.pending.append((name, data))
         self.nudge.set()
+        return data
 
     async def _write_events(self) -> None:
         """Write pending events a batch at a time until told to stop; what is pending then is
