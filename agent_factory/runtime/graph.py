@@ -353,18 +353,16 @@ _SHARED: OrderedDict[tuple, AgentGraph] = OrderedDict()  # least recently used f
 SHARED_MAX = 256  # a hosted worker runs many specs (each stored version is one): bounded
 
 
-def shared_graph(plan: GraphPlan, spec: Spec, runtime: Runtime, checkpointer: Any = None) -> AgentGraph:
-    """The compiled graph of `spec`, built once per spec (path and hashes) and kept when it has
-    no checkpointer; its callers bring their run (`with_run`) and, for a thread, their saver in
-    the config (`with_saver`). `runtime` is read while building."""
+def shared_graph(plan: GraphPlan, spec: Spec, runtime: Runtime) -> AgentGraph:
+    """The compiled graph of `spec`, built once per spec (path and hashes) with no checkpointer;
+    its callers bring their run (`with_run`) and, for a thread, their saver in the config
+    (`with_saver`). `runtime` is read while building."""
     key = (spec.path, spec.sha256, spec.constitution.sha256 if spec.constitution else None)
-    graph = None if checkpointer is not None else _SHARED.get(key)
+    graph = _SHARED.get(key)
     if graph is None:
-        graph = compile_graph(None, plan, spec, runtime, checkpointer)
-        if checkpointer is None:
-            _SHARED[key] = graph
-            while len(_SHARED) > SHARED_MAX:
-                _SHARED.popitem(last=False)
+        graph = _SHARED[key] = compile_graph(None, plan, spec, runtime)
+        while len(_SHARED) > SHARED_MAX:
+            _SHARED.popitem(last=False)
     else:
         _SHARED.move_to_end(key)
     return graph
