@@ -117,6 +117,12 @@ def agent(client: TestClient, team, spec: str = TWO_STEPS) -> dict:
     return response.json()
 
 
+def ended(client, team, run_id):
+    """The run once it has ended (None while pending or running): for `until`."""
+    run = client.get(f"/v1/runs/{run_id}", headers=team.auth).json()
+    return run if run["status"] not in ("pending", "running") else None
+
+
 def until(predicate, timeout: float = 20.0, every: float = 0.05):
     """Poll `predicate` until it returns something truthy (fails the test on timeout)."""
     deadline = time.monotonic() + timeout

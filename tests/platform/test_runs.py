@@ -12,12 +12,7 @@ from fastapi.testclient import TestClient
 from conftest import empty, make_team
 from agent_factory.platform.app import create_app
 from agent_factory.platform.worker.tasks import EVENT_BATCH_S
-from hosted_runs import TWO_STEPS, agent, chat_and_values, owner_sql, until
-
-
-def _done(client, team, run_id):
-    run = client.get(f"/v1/runs/{run_id}", headers=team.auth).json()
-    return run if run["status"] not in ("pending", "running") else None
+from hosted_runs import TWO_STEPS, agent, chat_and_values, ended, owner_sql, until
 
 
 def test_a_run_with_wait_answers_with_outputs_ledger_and_the_version_it_ran(hosted):
@@ -42,7 +37,7 @@ def test_a_run_is_accepted_with_202_then_taken_by_the_worker(hosted):
     response = hosted.post(f"/v1/agents/{created['id']}/runs", json={"input": {"topic": "milk"}}, headers=team.auth)
     assert response.status_code == 202, response.text
     assert response.json()["status"] in ("pending", "running")
-    run = until(lambda: _done(hosted, team, response.json()["id"]))
+    run = until(lambda: ended(hosted, team, response.json()["id"]))
     assert (run["status"], run["output"]) == ("success", {"text": "polished Polish rough milk"})
 
 
@@ -110,10 +105,10 @@ def test_cancelling_a_running_run_interrupts_it_and_keeps_what_it_spent(hosted, 
     until(lambda: "polish" in script.seen)
     response = hosted.post(f"/v1/runs/{run['id']}/cancel", headers=team.auth)
     assert response.status_code == 202
-    ended = until(lambda: _done(hosted, team, run["id"]))
+    finished = until(lambda: ended(hosted, team, run["id"]))
     script.hold["polish"].set()
-    assert (ended["status"], ended["error"], ended["output"]) == ("interrupted", "the run was cancelled", None)
-    assert [a["step"] for a in ended["ledger"]] == ["draft"]
+    assert (finished["status"], finished["error"], finished["output"]) == ("interrupted", "the run was cancelled", None)
+    assert [a["step"] for a in finished["ledger"]] == ["draft"]
 
 
 def test_a_queued_run_cancelled_before_it_starts_never_runs(hosted, script):
@@ -128,7 +123,7 @@ def test_a_queued_run_cancelled_before_it_starts_never_runs(hosted, script):
     cancelled = hosted.post(f"/v1/runs/{second['id']}/cancel", headers=team.auth).json()
     assert cancelled["status"] == "interrupted"
     script.hold["draft"].set()
-    assert until(lambda: _done(hosted, team, first["id"]))["status"] == "success"
+    assert until(lambda: ended(hosted, team, first["id"]))["status"] == "success"
     assert hosted.get(f"/v1/runs/{second['id']}", headers=team.auth).json()["attempt"] == 0
     assert hosted.get(f"/v1/threads/{thread['id']}", headers=team.auth).json()["status"] == "idle"
 
@@ -162,8 +157,8 @@ def test_a_run_of_a_replaced_version_keeps_its_version(hosted, script):
                           headers=team.auth).json()
     assert replaced["version"] == 2
     script.hold["draft"].set()
-    ended = until(lambda: _done(hosted, team, run["id"]))
-    assert (ended["status"], ended["version"], ended["spec_sha256"]) == ("success", 1, created["spec_sha256"])
+    finished = until(lambda: ended(hosted, team, run["id"]))
+    assert (finished["status"], finished["version"], finished["spec_sha256"]) == ("success", 1, created["spec_sha256"])
 
 
 PYTHON_BOUND = """
@@ -218,8 +213,8 @@ def test_a_run_whose_attempts_are_used_up_ends_in_error_and_frees_its_thread(hos
     owner_sql(database, "UPDATE runs SET status = 'running', attempt = 3 WHERE id = %s", run["id"])
     owner_sql(database, "UPDATE threads SET status = 'busy' WHERE id = %s", thread["id"])
     hosted.portal.call(run_job, hosted.app.state.pool, runs_settings, UUID(run["id"]), UUID(team.id))
-    ended = hosted.get(f"/v1/runs/{run['id']}", headers=team.auth).json()
-    assert (ended["status"], ended["error"], ended["error_type"]) == ("error", "the run's worker stopped 3 times", "WorkerLost")
+    finished = hosted.get(f"/v1/runs/{run['id']}", headers=team.auth).json()
+    assert (finished["status"], finished["error"], finished["error_type"]) == ("error", "the run's worker stopped 3 times", "WorkerLost")
     assert hosted.get(f"/v1/threads/{thread['id']}", headers=team.auth).json()["status"] == "error"
 
 
@@ -259,7 +254,7 @@ def test_leaving_the_event_stream_does_not_stop_the_run(hosted, script):
     assert "event: run.start" in first
     until(lambda: "polish" in script.seen)
     script.hold["polish"].set()
-    assert until(lambda: _done(hosted, team, run["id"]))["status"] == "success"
+    assert until(lambda: ended(hosted, team, run["id"]))["status"] == "success"
 
 
 def test_on_a_busy_thread_reject_answers_409_and_interrupt_replaces_the_run_in_flight(hosted, script):
@@ -277,10 +272,10 @@ def test_on_a_busy_thread_reject_answers_409_and_interrupt_replaces_the_run_in_f
     second = hosted.post(f"/v1/agents/{created['id']}/runs",
                          json={**body, "input": {"topic": "milk"}, "multitask_strategy": "interrupt"}, headers=team.auth)
     assert second.status_code == 202, second.text
-    interrupted = until(lambda: _done(hosted, team, first["id"]))
+    interrupted = until(lambda: ended(hosted, team, first["id"]))
     assert (interrupted["status"], interrupted["error"]) == ("interrupted", "the run was cancelled")
     script.hold.pop("polish").set()
-    replaced = until(lambda: _done(hosted, team, second.json()["id"]))
+    replaced = until(lambda: ended(hosted, team, second.json()["id"]))
     assert (replaced["status"], replaced["output"]) == ("success", {"text": "polished Polish rough milk"})
 
 

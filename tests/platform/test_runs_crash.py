@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from agent_factory.platform.app import create_app
 from agent_factory.platform.settings import RunSettings
 from conftest import empty, make_team
-from hosted_runs import agent, owner_sql, until
+from hosted_runs import agent, ended, owner_sql, until
 
 QUEUE = "crash-test"  # a queue of its own: only the worker processes started here take its runs
 
@@ -46,17 +46,12 @@ def test_a_run_whose_worker_is_killed_resumes_on_another_worker_without_paying_t
             workers[0].wait(10)
             script.hold.pop("polish").set()
             workers.append(start_worker(database, settings.config_path))
-            ended = until(lambda: _ended(client, team, run["id"]), timeout=60)
+            finished = until(lambda: ended(client, team, run["id"]), timeout=60)
         finally:
             for worker in workers:
                 worker.kill()
                 worker.wait(10)
-    assert (ended["status"], ended["output"], ended["attempt"]) == ("success", {"text": "polished Polish rough tea"}, 2)
-    assert [(a["step"], a["cost"]) for a in ended["ledger"]] == [("draft", "0.000020"), ("polish", "0.000020")]
-    assert ended["cost_usd"] == "0.000040"
+    assert (finished["status"], finished["output"], finished["attempt"]) == ("success", {"text": "polished Polish rough tea"}, 2)
+    assert [(a["step"], a["cost"]) for a in finished["ledger"]] == [("draft", "0.000020"), ("polish", "0.000020")]
+    assert finished["cost_usd"] == "0.000040"
     assert script.seen.count("draft") == 1 and script.seen.count("polish") == 2  # the killed call, then the resumed one
-
-
-def _ended(client, team, run_id):
-    run = client.get(f"/v1/runs/{run_id}", headers=team.auth).json()
-    return run if run["status"] not in ("pending", "running") else None

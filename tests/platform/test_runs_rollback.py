@@ -14,12 +14,7 @@ from agent_factory.platform.auth import Principal
 from agent_factory.platform.runs import service as runs
 from agent_factory.platform.runs.rollback import StillRunning, rollback_job
 from conftest import make_team
-from hosted_runs import agent, owner_sql, until
-
-
-def _done(client, team, run_id):
-    run = client.get(f"/v1/runs/{run_id}", headers=team.auth).json()
-    return run if run["status"] not in ("pending", "running") else None
+from hosted_runs import agent, ended, owner_sql, until
 
 
 def test_the_deletion_waits_while_the_runs_job_is_still_worked_on(hosted, script):
@@ -32,7 +27,7 @@ def test_the_deletion_waits_while_the_runs_job_is_still_worked_on(hosted, script
         hosted.portal.call(rollback_job, hosted.app.state.pool, UUID(run["id"]), UUID(team.id), None, None)
     assert str(waiting.value) == f"run {run['id']} has not stopped yet"
     script.hold.pop("polish").set()
-    assert until(lambda: _done(hosted, team, run["id"]))["status"] == "success"
+    assert until(lambda: ended(hosted, team, run["id"]))["status"] == "success"
 
 
 def test_a_run_its_worker_left_running_is_settled_then_deleted_with_its_checkpoints(hosted, database, runs_settings):
