@@ -86,6 +86,12 @@ async def version(conn: Conn, team_id: UUID, agent_id: UUID, number: int) -> asy
             WHERE v.team_id = $1 AND v.agent_id = $2 AND v.version = $3""", team_id, agent_id, number)
 
 
+async def spec_text(conn: Conn, team_id: UUID, agent_id: UUID, number: int) -> str | None:
+    """The spec text of one version (also of a deleted agent: a queued run keeps its version)."""
+    return await conn.fetchval("SELECT spec_text FROM agent_versions WHERE team_id = $1 AND agent_id = $2 AND version = $3",
+                               team_id, agent_id, number)
+
+
 async def soft_delete(conn: Conn, team_id: UUID, agent_id: UUID) -> bool:
     found = await conn.fetchval(
         "UPDATE agents SET deleted_at = now() WHERE team_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING id",

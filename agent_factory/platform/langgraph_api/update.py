@@ -15,6 +15,7 @@ from uuid import UUID
 
 import asyncpg
 
+from ..agents import repository as agents
 from ..audit import repository as audit
 from ..auth import Principal
 from ..db.tenant import tenant_transaction
@@ -41,8 +42,7 @@ async def update_state(pool: asyncpg.Pool, settings: Settings, principal: Princi
         last = await runs.on_thread(conn, team, thread_id, 1, 0)
         if row["agent_id"] is None or not last:
             raise Conflict("the thread has no agent yet; start a run on it first")
-        text = await conn.fetchval("SELECT spec_text FROM agent_versions WHERE team_id = $1 AND agent_id = $2 AND version = $3",
-                                   team, last[0]["agent_id"], last[0]["version"])
+        text = await agents.spec_text(conn, team, last[0]["agent_id"], last[0]["version"])
         spec, plan = await checked(text, settings.config_path)
         values = checked_values(spec, plan, body.values)
         node = step_id(spec, plan, body.as_node)

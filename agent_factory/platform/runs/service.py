@@ -17,6 +17,7 @@ from uuid import UUID
 
 import asyncpg
 
+from ..agents import repository as agents
 from ..auth import Principal
 from ..db.tenant import tenant_transaction
 from ..errors import Conflict, InvalidRequest, NotFound
@@ -76,8 +77,7 @@ async def _checked_inputs(conn: asyncpg.Connection, team: UUID, version: asyncpg
 
     found = known(version["spec_sha256"], settings.config_path)  # a version run before: no text to fetch
     if found is None:
-        text = await conn.fetchval("SELECT spec_text FROM agent_versions WHERE team_id = $1 AND agent_id = $2 AND version = $3",
-                                   team, version["agent_id"], version["version"])
+        text = await agents.spec_text(conn, team, version["agent_id"], version["version"])
         found = await checked(text, settings.config_path)
     spec, plan = found
     try:

@@ -26,6 +26,7 @@ import asyncpg
 
 from agent_factory.runtime.router import PROVIDER_KEYS
 
+from ..agents import repository as agents
 from ..agents.compile import HOSTED
 from ..db.tenant import tenant_transaction
 from ..quotas import service as quotas
@@ -54,8 +55,7 @@ async def run_job(pool: asyncpg.Pool, settings: Settings, run_id: UUID, team_id:
         if run is None:
             await _give_up_if_stuck(conn, team_id, run_id, settings)
             return
-        text = await conn.fetchval("SELECT spec_text FROM agent_versions WHERE team_id = $1 AND agent_id = $2 AND version = $3",
-                                   team_id, run["agent_id"], run["version"])
+        text = await agents.spec_text(conn, team_id, run["agent_id"], run["version"])
         keys = await secrets.for_run(conn, vault, team_id)
     attempt = Attempt(pool, settings, dict(run), text, checkpoints)
     token = PROVIDER_KEYS.set(keys)  # this task and the tasks it starts: this run only
