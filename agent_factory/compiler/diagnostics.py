@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import difflib
 from enum import StrEnum
-from typing import Iterable
+from typing import Any, Iterable
 
-from pydantic import BaseModel, ConfigDict
-
+from .record import Record
 from .span import Span
 
 
@@ -142,20 +141,16 @@ CODES: dict[str, tuple[Severity, str]] = {
 }
 
 
-class Related(BaseModel):
+class Related(Record):
     """Another place that explains a diagnostic (for example the constitution line a spec loosens)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     message: str
     span: Span
 
 
-class Diagnostic(BaseModel):
+class Diagnostic(Record):
     """One problem: `code` (stable, listed in `CODES`), `severity`, `message`, `span`,
     optional `hint` (printed as `help:`) and `related` locations."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     code: str
     severity: Severity
@@ -163,6 +158,13 @@ class Diagnostic(BaseModel):
     span: Span
     hint: str | None = None
     related: tuple[Related, ...] = ()
+
+    def __init__(self, **values: Any) -> None:
+        # plugins build diagnostics too, and pydantic took a severity's text and a list of related places
+        if "severity" in values:
+            values["severity"] = Severity(values["severity"])
+        values["related"] = tuple(values.get("related", ()))
+        super().__init__(**values)
 
     def sort_key(self) -> tuple:
         return (self.span.file, self.span.line, self.span.column, self.code, self.message)
@@ -185,7 +187,7 @@ class Diagnostic(BaseModel):
 def make(code: str, message: str, span: Span, hint: str | None = None, related: Iterable[Related] = ()) -> Diagnostic:
     """Build a diagnostic with the code's default severity."""
     severity, _title = CODES[code]
-    return Diagnostic(code=code, severity=severity, message=message, span=span, hint=hint, related=tuple(related))
+    return Diagnostic(code=code, severity=severity, message=message, span=span, hint=hint, related=related)
 
 
 def article(word: str) -> str:

@@ -1,29 +1,26 @@
 """The typed intermediate representation of a spec.
 
-Every node is a frozen pydantic model with `extra="forbid"` and a `span` pointing at the
-Markdown that produced it. Passes never mutate nodes; they return copies
-(`node.model_copy(update=...)`). `Spec.model_dump(mode="json")` is the `ir` target.
-Money is `Decimal` (exact; serialised as a string), durations are seconds as `Decimal`.
+Every node is a frozen record (`record.py`: plain classes, so `check` does not import
+pydantic) that rejects unknown fields, with a `span` pointing at the Markdown that produced
+it. Passes never mutate nodes; they return copies (`node.model_copy(update=...)`).
+`Spec.model_dump(mode="json")` is the `ir` target. Money is `Decimal` (exact; serialised as
+a string), durations are seconds as `Decimal`.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Literal, Union
+from typing import Any, Literal, Union
 
-from pydantic import (BaseModel, ConfigDict, Field as PydField, ValidationInfo, ValidatorFunctionWrapHandler,
-                      field_validator)
-
+from .record import Record, RecordError, load_decimal
 from .span import Span
 
 IR_VERSION = 1
 NUMERIC_LITERALS = frozenset({"number", "money", "duration"})
 
 
-class Node(BaseModel):
+class Node(Record):
     """Base of every IR node: `span` is where in the source the node comes from."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     span: Span
 
@@ -85,18 +82,18 @@ class Literal_(Node):
     type: Literal["number", "money", "duration", "string", "bool"]
     value: Decimal | str | bool
 
-    @field_validator("value", mode="wrap")
     @classmethod
-    def _exact_by_type(cls, value: object, handler: ValidatorFunctionWrapHandler,
-                       info: ValidationInfo) -> Decimal | str | bool:
-        # JSON writes a Decimal as a string, and the union alone would read `"60"` back as text
-        # and the text `"0"` as a number: the declared type says which it was, so `spec.ir.json`
-        # reads back equal to the IR it was written from
-        if isinstance(value, str) and info.data.get("type") == "string":
-            return value
-        if isinstance(value, str) and info.data.get("type") in NUMERIC_LITERALS:
-            return Decimal(value)
-        return handler(value)
+    def _loaded(cls, values: dict[str, Any], where: str) -> dict[str, Any]:
+        # JSON writes a Decimal as a string, so `"60"` alone could be text or a number: the
+        # declared type says which it was, so `spec.ir.json` reads back equal to the IR it was
+        # written from
+        kind, value = values["type"], values["value"]
+        if kind in NUMERIC_LITERALS:
+            return {**values, "value": load_decimal(value, f"{where}.value")}
+        if type(value) is not (str if kind == "string" else bool):
+            needs = "a string" if kind == "string" else "true or false"
+            raise RecordError(f"{where}.value: a {kind} literal needs {needs}, got {value!r}")
+        return values
 
 
 class Path(Node):
@@ -142,7 +139,7 @@ class ListExpr(Node):
     items: tuple[Expr, ...]
 
 
-Expr = Annotated[Union[Literal_, Path, Unary, Binary, Call, ListExpr], PydField(discriminator="node")]
+Expr = Union[Literal_, Path, Unary, Binary, Call, ListExpr]  # told apart by `node` when loaded
 
 
 class Expression(Node):
@@ -446,6 +443,3 @@ class Spec(Node):
     def rule_table(self, name: str) -> RuleTable | None:
         return next((t for t in self.rules if t.name.lower() == name.lower()), None)
 
-
-for _model in (Unary, Binary, Call, ListExpr, Expression, TypeRef):
-    _model.model_rebuild()

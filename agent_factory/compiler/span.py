@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from .record import Record
 
 
-class Span(BaseModel):
+class Span(Record):
     """A region of a source file.
 
     Fields: `file` (path as given to the compiler), `line` and `column` (1-based, columns
     count Unicode code points), `end_line` and `end_column` (exclusive end column).
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     file: str
     line: int
