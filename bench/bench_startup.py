@@ -12,10 +12,9 @@ measured in the same rounds: `python -c pass` (the interpreter alone) and
 `python -c "import pydantic; pydantic.BaseModel"` (the library every spec model is built on).
 
 Commands: `agent-factory --version`, `agent-factory check` of one shipped spec, and `check` of
-the whole `specs/` folder. The Lark tables are built once before timing (the warm case a user
-sees after their first check); `--cold` turns the grammar cache off instead. The children run
-with bytecode written (`PYTHONDONTWRITEBYTECODE` is dropped from their environment), as an
-installed package has it.
+the whole `specs/` folder. One check runs before timing, so the children find their bytecode
+written (`PYTHONDONTWRITEBYTECODE` is dropped from their environment), as an installed package
+has it.
 """
 
 from __future__ import annotations
@@ -77,19 +76,14 @@ def report(medians: dict[str, tuple[float, float]]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--cold", action="store_true", help="turn the Lark table cache off")
     args = parser.parse_args()
     env = {**os.environ, "NO_COLOR": "1"}
     # an installed package has its bytecode; without it every start compiles the sources again
     # (more than 100 ms), so the warm-up run below writes it even where the shell says not to
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    if args.cold:
-        env["AGENT_FACTORY_NO_GRAMMAR_CACHE"] = "1"
-    else:
-        timed(COMMANDS[f"agent-factory check {SPEC}"], env)  # builds the cached tables once
+    timed(COMMANDS[f"agent-factory check {SPEC}"], env)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, load average "
-          f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}, {args.runs} runs, "
-          f"grammar cache {'off' if args.cold else 'warm'}")
+          f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}, {args.runs} runs")
     report(measure(args.runs, env))
     return 0
 

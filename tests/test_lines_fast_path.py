@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from lark import Token, Tree
-from lark.exceptions import UnexpectedInput
 
+from agent_factory.compiler.grammars import Token, Tree, UnexpectedInput
 from agent_factory.compiler.lines import _fast, _parser
 
 NAMES = st.from_regex(r"[A-Za-z_][A-Za-z0-9_-]{0,8}", fullmatch=True)

@@ -10,9 +10,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from lark import Lark, Token, Tree
-
-from .grammars import open_grammar
+from .grammars import Lark, Token, Tree, load_parser
 from .lexer import LexResult, TokenListLexer, lex
 from .span import Origin
 
@@ -124,7 +122,7 @@ class RawDocument:
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
-    return open_grammar("document.lark", parser="lalr", lexer=TokenListLexer, maybe_placeholders=False)
+    return load_parser("document", lexer=TokenListLexer)
 
 
 def parse_document(text: str, path: str) -> RawDocument:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from lark import Token
-
 from . import ir
 from .document import Element, Item, RawSection, RawSubsection
+from .grammars import Token
 from .lines import first, parse_line
 from .span import Origin, Span
 

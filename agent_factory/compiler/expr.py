@@ -6,12 +6,11 @@ import re
 from decimal import Decimal
 from functools import lru_cache
 
-from lark import Lark, Token, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-
 from . import ir
 from .diagnostics import Diagnostic, make
-from .grammars import open_grammar
+from .grammars import (
+    Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, leaves, load_parser,
+)
 from .literals import duration_seconds
 from .span import Origin, Span, balance_end
 
@@ -29,7 +28,7 @@ _MISTAKES: dict[str, list[str]] = {
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
     # spans come from the tokens (see `_Builder.span`); tree positions are not needed
-    return open_grammar("expr.lark", parser="lalr")
+    return load_parser("expr")
 
 
 def parse_expression(source: str, where: Span | Origin) -> tuple[ir.Expression | None, list[Diagnostic]]:
@@ -217,10 +216,10 @@ class _Builder:
         if isinstance(item, Token):
             first_token = last_token = item
         else:
-            leaves = list(item.scan_values(lambda v: isinstance(v, Token)))
-            if not leaves:  # `[]`: the brackets are not kept in the tree
+            found = leaves(item)
+            if not found:  # `[]`: the brackets are not kept in the tree
                 return self.base
-            first_token, last_token = leaves[0], leaves[-1]
+            first_token, last_token = found[0], found[-1]
         end_index = last_token.end_column - 1
         if not isinstance(item, Token):
             end_index = balance_end(self.text, first_token.column - 1, end_index)

@@ -1,52 +1,56 @@
-"""Loading the Lark grammars, with their LALR tables cached on disk.
+"""The three LALR parsers (document structure, line forms, expressions), loaded without Lark.
 
-Building the three LALR parsers takes longer than checking a spec; Lark can save the built
-tables and load them again. The cache lives in a private folder of the user's cache directory
-(`platformdirs.user_cache_path`), never in the package folder, one file per grammar, Lark
-version and Python version. Lark checks each file against the grammar text and options before
-using it, so an edited grammar rebuilds its file. `AGENT_FACTORY_NO_GRAMMAR_CACHE=1` turns the
-cache off; an unusable folder (read-only home, no permission) only means building as before.
+`lark_standalone.py` holds Lark's parser runtime and the parse tables of `grammar/*.lark`, as
+Python literals; `scripts/generate_parsers.py` writes it from the grammars and a test fails
+when it is stale. Importing the `lark` package and building (or unpickling) the tables took
+about a sixth of a check's start; loading the tables from the module's literals does not
+import Lark's grammar compiler, and the module is compiled to bytecode like any other.
+
+The compiler's modules take the Lark names they use (`Token`, `Tree`, `Lexer`, the parse
+errors) from here, so there is one set of these classes in the process.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
-from typing import Any
+from . import lark_standalone as _lark
+from .lark_standalone import (
+    Lark,
+    Lexer,
+    Token,
+    Tree,
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+)
 
-from lark import Lark
-
-CACHE_ENV = "AGENT_FACTORY_NO_GRAMMAR_CACHE"
-
-
-def open_grammar(name: str, **options: Any) -> Lark:
-    """The Lark parser of `grammar/<name>` beside this module (LALR options as given)."""
-    folder = cache_folder()
-    if folder is not None:
-        options["cache"] = str(folder / _cache_name(name, options))
-    return Lark.open(f"grammar/{name}", rel_to=__file__, **options)
-
-
-def cache_folder() -> Path | None:
-    """The private folder the tables are cached in, created 0700; None when caching is off or
-    the folder cannot be made."""
-    if os.environ.get(CACHE_ENV):
-        return None
-    from platformdirs import user_cache_path
-
-    folder = user_cache_path("agent-factory", appauthor=False) / "grammars"
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if hasattr(os, "getuid") and folder.stat().st_uid != os.getuid():
-            return None  # someone else's folder: never load what they wrote
-    except OSError:
-        return None
-    return folder
+__all__ = [
+    "Lark", "Lexer", "Token", "Tree", "UnexpectedCharacters", "UnexpectedEOF", "UnexpectedInput",
+    "UnexpectedToken", "leaves", "load_parser",
+]
 
 
-def _cache_name(name: str, options: dict[str, Any]) -> str:
-    """One file per grammar, Lark version and Python version (Lark checks the rest)."""
-    import lark
+def load_parser(name: str, lexer: type[Lexer] | None = None) -> Lark:
+    """The parser of `grammar/<name>.lark`, built with the options the generator gave it;
+    `lexer` is the custom lexer class of a grammar generated with one (stored by name)."""
+    data = _lark.DATA[name]
+    if lexer is not None:
+        parser = data["parser"]
+        data = {
+            **data,
+            "options": {**data["options"], "lexer": lexer},
+            "parser": {**parser, "lexer_conf": {**parser["lexer_conf"], "lexer_type": lexer}},
+        }
+    return Lark._load_from_dict(data, _lark.MEMO[name])
 
-    return f"{Path(name).stem}-lark{lark.__version__}-py{sys.version_info[0]}{sys.version_info[1]}.cache"
+
+def leaves(tree: Tree) -> list[Token]:
+    """The tokens of `tree`, left to right (Lark's `Tree.scan_values`, which its standalone
+    runtime leaves out)."""
+    found: list[Token] = []
+    for child in tree.children:
+        if isinstance(child, Tree):
+            found += leaves(child)
+        elif isinstance(child, Token):
+            found.append(child)
+    return found

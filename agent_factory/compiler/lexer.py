@@ -12,10 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from lark import Token
-from lark.lexer import Lexer
-
 from .diagnostics import Collector
+from .grammars import Lexer, Token
 from .span import Span
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*([^`\s]*)")

@@ -5,11 +5,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from lark import Lark, Token, Tree
-from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from .diagnostics import Diagnostic, make
-from .grammars import open_grammar
+from .grammars import Lark, Token, Tree, UnexpectedEOF, UnexpectedInput, UnexpectedToken, leaves, load_parser
 from .span import Origin, Span, balance_end
 
 FORMS = (
@@ -43,7 +41,7 @@ SHAPES = {
 def _parser() -> Lark:
     # Spans come from the tokens (see `_bounds`); propagating positions to every tree node
     # costs a fifth of the parse time.
-    return open_grammar("lines.lark", parser="lalr", start=list(FORMS))
+    return load_parser("lines")
 
 
 class LineParse:
@@ -241,8 +239,8 @@ def _bounds(item: Token | Tree) -> tuple[Token | None, Token | None]:
     """The first and last token of a token or subtree."""
     if isinstance(item, Token):
         return item, item
-    leaves = [v for v in item.scan_values(lambda v: isinstance(v, Token))]
-    return (leaves[0], leaves[-1]) if leaves else (None, None)
+    found = leaves(item)
+    return (found[0], found[-1]) if found else (None, None)
 
 
 def tokens(tree: Tree, kind: str) -> list[Token]:

@@ -12,12 +12,11 @@ import re
 from decimal import Decimal
 from typing import Callable
 
-from lark import Token, Tree
-
 from . import ir
 from .diagnostics import Collector, did_you_mean
 from .document import Element, Heading, Item, RawDocument, RawSection, RawSubsection
 from .expr import parse_expression
+from .grammars import Token, Tree
 from .lines import LineParse, first, parse_line, tokens
 from .literals import LiteralError, duration_seconds, money, number
 from .span import Origin, Span
