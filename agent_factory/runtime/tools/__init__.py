@@ -30,7 +30,7 @@ _EXPORTS = {
     "ToolConfig": "config",
     "ToolContext": "context",
     "ToolError": "model",
-    "ToolResult": "model",
+    "ToolResult": "result",
     "ToolRunner": "runner",
     "ToolSpec": "model",
     "WebSearchConfig": "config",

@@ -1,26 +1,28 @@
-"""The tool model: what a tool is (`ToolSpec`), what a call returns (`ToolResult`).
+"""The tool model: what a tool is (`ToolSpec`); what a call returns is `result.ToolResult`.
 
 A `ToolSpec` is plain data (name, description, JSON Schema of its arguments, a description
-of its result) plus the coroutine that does the work. The compiler only reads the data;
-the runtime calls `invoke`, which validates arguments, applies the timeout and turns every
-expected failure into a `ToolResult` with `ok=False`.
+of its result) plus the coroutine that does the work. The compiler only reads the data, so
+`ToolSpec` is a frozen record like the IR (`compiler/record.py`) and this module does not
+import pydantic: `check` reads the built-in tools on every start. The runtime calls `invoke`,
+which validates arguments, applies the timeout and turns every expected failure into a
+`ToolResult` with `ok=False`.
 """
 
 from __future__ import annotations
 
 import inspect
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from agent_factory.compiler.record import Record
 
 from .schema import validate_args
 
 if TYPE_CHECKING:
     from .context import ToolContext
+    from .result import ToolResult
 
 logger = logging.getLogger(__name__)
 
@@ -38,34 +40,11 @@ class ToolError(Exception):
     the model and to the user, so it says what was found and what was expected."""
 
 
-class ToolResult(BaseModel):
-    """The outcome of one tool call: `ok`, the `content` on success (JSON-able), the `error`
-    message on failure, and the wall-clock `latency_s`."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    ok: bool
-    content: Any = None
-    error: str | None = None
-    latency_s: float = 0.0
-
-    def text(self) -> str:
-        """The result as the text handed back to a model: strings as they are, other
-        content as JSON, failures as `error: <message>`."""
-        if not self.ok:
-            return f"error: {self.error}"
-        if isinstance(self.content, str):
-            return self.content
-        return json.dumps(self.content, ensure_ascii=False, default=str)
-
-
-class ToolSpec(BaseModel):
+class ToolSpec(Record):
     """A tool: `name` (snake_case), `description`, `parameters` (JSON Schema of the
     arguments object, with `required`), `result` (what the content is), `kind` (where it
     comes from), `binding` (the spec's binding text for bound tools) and the `handler`
     coroutine (excluded from dumps)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
     name: str
     description: str
@@ -73,7 +52,13 @@ class ToolSpec(BaseModel):
     result: str = ""
     kind: ToolKind = "plugin"
     binding: str | None = None
-    handler: Handler | None = Field(default=None, exclude=True, repr=False)
+    handler: Handler | None = None
+
+    def model_dump(self, *, mode: Literal["python", "json"] = "python") -> dict[str, Any]:
+        """The tool's data: every field but the `handler`, which is code."""
+        data = super().model_dump(mode=mode)
+        del data["handler"]
+        return data
 
     def accepts(self, argument: str) -> bool:
         """Whether a call may pass `argument`: it is declared, or the schema is open (`mcp:`
@@ -101,6 +86,8 @@ class ToolSpec(BaseModel):
             from .context import ToolContext
 
             ctx = ToolContext()
+        from .result import ToolResult
+
         limit = ctx.config.timeout_s if timeout_s is None else timeout_s
         started = time.perf_counter()
         try:

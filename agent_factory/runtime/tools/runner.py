@@ -18,8 +18,9 @@ from pydantic import BaseModel, ConfigDict
 from .config import ToolConfig
 from .context import ToolContext
 from .guarded import applicable, guard_view
-from .model import ToolResult, ToolSpec
+from .model import ToolSpec
 from .python_binding import prepared
+from .result import ToolResult
 
 
 class ToolCall(BaseModel):

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from agent_factory.runtime.errors import AgentRuntimeError
 
-from .model import ToolResult
+from .result import ToolResult
 
 _RECORD_AGAIN = "record it again with --record"
 

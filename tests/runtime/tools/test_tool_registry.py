@@ -60,6 +60,14 @@ def test_importing_the_registry_loads_no_http_or_mcp_library():
     assert output.strip() == "[]"
 
 
+def test_reading_the_builtin_tools_does_not_import_pydantic():
+    # `check` reads them on every start; pydantic would cost it a third of its time
+    code = ("import sys; from agent_factory.runtime.tools import builtin_tools; builtin_tools(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'pydantic_core')))")
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert output == "[]\n"
+
+
 def test_spec_tools_resolve_to_builtins_and_bindings(tool_ref):
     refs = [
         tool_ref("web_search", description="find sources"),
