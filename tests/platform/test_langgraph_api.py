@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -121,6 +122,118 @@ def test_a_second_teams_key_gets_404_for_every_id_of_the_first(live, team_agent,
     cancel = httpx.post(f"{live.url}/threads/{tid}/runs/{rid}/cancel", headers={"x-api-key": other_key})
     assert (cancel.status_code, cancel.json()["error"]) == (404, "not_found")
     assert other.assistants.search() == [] and other.threads.search() == []
+    assert mine.threads.get(tid)["status"] == "idle"
+
+
+NOT_FOUND = {"error": "not_found", "detail": "Thread or assistant not found."}
+
+
+def _refused(call) -> tuple[int, dict]:
+    """The status and body of the error `call` raised (the client reads a stream's body too)."""
+    with pytest.raises(httpx.HTTPStatusError) as raised:
+        call()
+    response = raised.value.response
+    response.read()
+    return response.status_code, response.json()
+
+
+def test_another_teams_assistant_in_a_run_body_is_not_found_and_nothing_is_queued(live, team_agent, client, database):
+    team, created = team_agent
+    aid = created["id"]
+    globex = make_team(client, "Globex", "hank@globex.test")
+    agent(client, globex)  # its own `two_steps`: the graph id is the same, the assistant is not
+    other = get_sync_client(url=live.url, api_key=globex.key)
+    own = other.threads.create()["thread_id"]
+    calls = [lambda: other.runs.create(None, aid, input={"topic": "x"}),
+             lambda: other.runs.wait(None, aid, input={"topic": "x"}),
+             lambda: list(other.runs.stream(None, aid, input={"topic": "x"})),
+             lambda: other.runs.create(own, aid, input={"topic": "x"}),
+             lambda: other.runs.wait(own, aid, input={"topic": "x"}),
+             lambda: list(other.runs.stream(own, aid, input={"topic": "x"}))]
+    assert [_refused(call) for call in calls] == [(404, NOT_FOUND)] * len(calls)
+    assert other.runs.list(own) == [] and other.threads.get(own)["status"] == "idle"
+    assert owner_sql(database, "SELECT count(*) FROM runs") == [(0,)]
+    assert owner_sql(database, "SELECT count(*) FROM team_usage") == [(0,)]
+
+
+def test_searches_filtering_by_another_teams_ids_and_metadata_find_nothing_of_theirs(live, team_agent, client):
+    team, created = team_agent
+    mine = get_sync_client(url=live.url, api_key=team.key)
+    tid = mine.threads.create(metadata={"owner": "acme"})["thread_id"]
+    mine.runs.wait(tid, "two_steps", input={"topic": "tea"})
+    globex = make_team(client, "Globex", "hank@globex.test")
+    own_agent = agent(client, globex)  # the same spec: the same graph id, name and spec SHA-256
+    other = get_sync_client(url=live.url, api_key=globex.key)
+    found = [other.assistants.search(graph_id="two_steps"), other.assistants.search(name="Two Steps"),
+             other.assistants.search(metadata={"spec_sha256": created["spec_sha256"]})]
+    assert [[a["assistant_id"] for a in page] for page in found] == [[own_agent["id"]]] * 3
+    assert other.threads.search(ids=[tid]) == []
+    assert other.threads.search(metadata={"owner": "acme"}) == []
+    assert other.threads.search(values={"topic": "tea"}) == []
+    assert other.threads.search(status="idle") == []
+
+
+def test_creating_a_thread_with_another_teams_thread_id_answers_as_for_an_unused_id(live, team_agent, client, database):
+    team, _ = team_agent
+    mine = get_sync_client(url=live.url, api_key=team.key)
+    tid = mine.threads.create()["thread_id"]
+    other = get_sync_client(url=live.url, api_key=make_team(client, "Globex", "hank@globex.test").key)
+    answers = [_refused(lambda: other.threads.create(thread_id=thread_id, if_exists=if_exists))
+               for thread_id in (tid, str(uuid4())) for if_exists in ("raise", "do_nothing")]
+    assert answers == [(404, {"error": "not_found", "detail": "no such thread"})] * 4
+    assert other.threads.search() == []
+    assert owner_sql(database, "SELECT id::text, team_id::text FROM threads") == [(tid, team.id)]
+
+
+def test_a_run_or_state_read_naming_another_teams_thread_or_checkpoint_in_its_body_stays_on_its_own(
+        live, team_agent, client, database):
+    """`config.configurable.thread_id` and `checkpoint.thread_id` are never read: a run goes on the
+    thread in its path (or a thread of its own), so it starts empty and leaves the other team's
+    thread as it was; a `checkpoint_id` of theirs is refused exactly like any other id."""
+    team, _ = team_agent
+    mine = get_sync_client(url=live.url, api_key=team.key)
+    tid = mine.threads.create()["thread_id"]
+    mine.runs.wait(tid, "two_steps", input={"topic": "tea"})
+    state, kept = mine.threads.get_state(tid), _checkpoints(database, tid)
+    cid = state["checkpoint"]["checkpoint_id"]
+    globex = make_team(client, "Globex", "hank@globex.test")
+    agent(client, globex)
+    other = get_sync_client(url=live.url, api_key=globex.key)
+    own = other.threads.create()["thread_id"]
+    aimed = {"config": {"configurable": {"thread_id": tid, "checkpoint_id": cid}}}
+    on_thread = other.runs.wait(own, "two_steps", input={"topic": "jam"}, checkpoint={"thread_id": tid, "checkpoint_ns": ""},
+                                **aimed)
+    thread_less = other.runs.wait(None, "two_steps", input={"topic": "oat"}, **aimed)
+    streamed = list(other.runs.stream(None, "two_steps", input={"topic": "rye"}, **aimed))
+    assert [chat_and_values(values) for values in (on_thread, thread_less, streamed[-1].data)] == [
+        (["jam", "polished Polish rough jam"], {"topic": "jam", "rough": "rough jam", "text": "polished Polish rough jam"}),
+        (["oat", "polished Polish rough oat"], {"topic": "oat", "rough": "rough oat", "text": "polished Polish rough oat"}),
+        (["rye", "polished Polish rough rye"], {"topic": "rye", "rough": "rough rye", "text": "polished Polish rough rye"})]
+    assert streamed[0].data["thread_id"] is None
+    assert other.threads.get_state(own)["values"] == on_thread
+    newer = other.threads.update_state(own, {"topic": "milk"}, checkpoint={"thread_id": tid, "checkpoint_ns": ""})
+    assert newer["checkpoint"]["thread_id"] == own
+    assert other.threads.get_state(own, checkpoint={"thread_id": tid, "checkpoint_ns": ""}) == other.threads.get_state(own)
+    refusals = [(lambda: other.runs.create(own, "two_steps", input={"topic": "x"}, checkpoint_id=cid),
+                 "a run always continues from the thread's newest checkpoint; `checkpoint_id` (running from an earlier "
+                 "one) is not supported"),
+                (lambda: other.runs.create(own, "two_steps", input={"topic": "x"},
+                                           checkpoint={"thread_id": tid, "checkpoint_ns": "", "checkpoint_id": cid}),
+                 "a run always continues from the thread's newest checkpoint; `checkpoint_id` (running from an earlier "
+                 "one) is not supported"),
+                (lambda: other.threads.get_state(own, checkpoint_id=cid),
+                 "only the thread's newest checkpoint can be read (`checkpoint_id` names another one); "
+                 "see the thread's history for the states its runs left"),
+                (lambda: other.threads.update_state(own, {"topic": "x"}, checkpoint_id=cid),
+                 "only the thread's newest checkpoint can be updated (`checkpoint_id` names another one)")]
+    assert [_refused(call) for call, _ in refusals] == [
+        (422, {"error": "invalid_request", "detail": detail}) for _, detail in refusals]
+    # their thread is as it was: the same checkpoints (all of them its team's), state, runs and status
+    assert _checkpoints(database, tid) == kept
+    assert owner_sql(database, "SELECT DISTINCT team_id::text FROM checkpoints WHERE thread_id = %s", tid) == [(team.id,)]
+    assert mine.threads.get_state(tid) == state
+    assert [(r["status"], r["run_id"]) for r in mine.runs.list(tid)] == [
+        ("success", owner_sql(database, "SELECT id::text FROM runs WHERE thread_id = %s", tid)[0][0])]
     assert mine.threads.get(tid)["status"] == "idle"
 
 

@@ -7,6 +7,9 @@ editing this file; a path parameter the matrix does not know fails the test unti
 
 from __future__ import annotations
 
+import asyncio
+from uuid import UUID, uuid4
+
 import psycopg
 import pytest
 
@@ -84,6 +87,24 @@ def test_every_endpoint_answers_404_for_every_resource_of_another_team(client, t
     assert [k["revoked_at"] for k in client.get("/v1/keys", headers=globex.auth).json()] == [None, None]
 
 
+def test_a_run_body_naming_another_teams_thread_is_answered_as_for_an_unused_id(client, two_teams, populated, database):
+    """`POST /v1/agents/{own}/runs` with the other team's thread in its body: 404 exactly as for a
+    thread nobody has, whatever the multitask strategy; their queued run is not interrupted, and
+    nothing is queued or counted."""
+    acme, globex = two_teams
+    mine, theirs = populated[acme.id], populated[globex.id]
+    answers = [client.post(f"/v1/agents/{mine['agent_id']}/runs", headers=acme.auth,
+                           json={"input": {"query": "q"}, "thread_id": thread, "multitask_strategy": strategy})
+               for thread in (theirs["thread_id"], str(uuid4())) for strategy in ("enqueue", "interrupt", "reject")]
+    assert [(a.status_code, a.json()) for a in answers] == [(404, {"error": "not_found", "detail": "no such thread"})] * 6
+    assert client.get(f"/v1/runs/{theirs['run_id']}", headers=globex.auth).json()["status"] == "pending"
+    assert client.get(f"/v1/threads/{theirs['thread_id']}", headers=globex.auth).json()["status"] == "busy"
+    with psycopg.connect(database.owner) as conn:
+        assert conn.execute("SELECT team_id::text, runs FROM team_usage ORDER BY team_id").fetchall() == sorted(
+            [(acme.id, 1), (globex.id, 1)])
+        assert conn.execute("SELECT count(*) FROM runs").fetchone() == (2,)
+
+
 def test_no_list_shows_another_teams_data(client, two_teams, populated):
     acme, globex = two_teams
     theirs = {*populated[globex.id].values(), globex.id, globex.owner} - {"1"}
@@ -127,3 +148,51 @@ def test_the_tenant_does_not_outlive_its_transaction(database, two_teams, popula
             conn.execute(SET_TENANT.replace("$1", "%s").replace("$2", "%s"), (acme.id, ""))
             assert conn.execute("SELECT count(*) FROM agents").fetchone() == (1,)
         assert conn.execute("SELECT count(*) FROM agents").fetchone() == (0,)
+
+
+def _checkpoint(topic: list[str], checkpoint_id: str | None = None) -> tuple[dict, dict]:
+    """A checkpoint holding `topic` (with the id given, else a new one) and its new channel versions;
+    a list, so the saver stores it as a blob (it keeps strings in the checkpoint row)."""
+    from langgraph.checkpoint.base import empty_checkpoint
+
+    checkpoint = empty_checkpoint()
+    checkpoint.update(channel_values={"topic": topic}, channel_versions={"topic": "1"},
+                      **({"id": checkpoint_id} if checkpoint_id else {}))
+    return checkpoint, {"topic": "1"}
+
+
+def test_a_thread_id_used_by_two_teams_never_mixes_their_checkpoints(database, two_teams):
+    """The checkpoint tables' keys (the saver's, without the team) rely on RLS alone: a team whose
+    run named another team's thread (ids are minted by the server, so none can) would neither read
+    nor overwrite that team's checkpoints, and its own would stay its own."""
+    from agent_factory.platform.worker.checkpoints import team_saver
+
+    acme, globex = (UUID(t.id) for t in two_teams)
+    thread = {"configurable": {"thread_id": str(uuid4()), "checkpoint_ns": ""}}
+
+    async def scenario():
+        async with team_saver(database.app, acme) as saver:
+            theirs, versions = _checkpoint(["acme's secret"])
+            await saver.aput(thread, theirs, {"source": "input"}, versions)
+        async with team_saver(database.app, globex) as saver:
+            unseen = await saver.aget_tuple(thread)
+            overwrite, versions = _checkpoint(["globex overwrites"], theirs["id"])
+            with pytest.raises(psycopg.errors.InsufficientPrivilege) as refused:
+                await saver.aput(thread, overwrite, {}, versions)
+            mine, versions = _checkpoint(["globex's own"])
+            await saver.aput(thread, mine, {}, versions)
+            seen_by_globex = (await saver.aget_tuple(thread)).checkpoint
+        async with team_saver(database.app, acme) as saver:
+            seen_by_acme = (await saver.aget_tuple(thread)).checkpoint
+        return unseen, str(refused.value), seen_by_globex, seen_by_acme, theirs, mine
+
+    unseen, refused, seen_by_globex, seen_by_acme, theirs, mine = asyncio.run(scenario())
+    assert unseen is None
+    assert refused == 'new row violates row-level security policy (USING expression) for table "checkpoints"'
+    assert (seen_by_acme["id"], seen_by_acme["channel_values"]) == (theirs["id"], {"topic": ["acme's secret"]})
+    # globex's blob had the key of acme's (thread, channel, version): not written, and acme's not shown
+    assert (seen_by_globex["id"], seen_by_globex["channel_values"]) == (mine["id"], {})
+    with psycopg.connect(database.owner) as conn:
+        rows = conn.execute("SELECT team_id::text, checkpoint_id FROM checkpoints WHERE thread_id = %s ORDER BY checkpoint_id",
+                            (thread["configurable"]["thread_id"],)).fetchall()
+    assert rows == [(str(acme), theirs["id"]), (str(globex), mine["id"])]
