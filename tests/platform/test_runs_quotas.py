@@ -7,6 +7,7 @@ import asyncio
 import threading
 from dataclasses import replace
 from decimal import Decimal
+from uuid import uuid4
 
 import httpx
 from fastapi.testclient import TestClient
@@ -80,12 +81,19 @@ def test_past_the_rate_limit_runs_get_429_with_retry_after_and_ratelimit_headers
         created = agent(client, team)
         answers = [client.post(f"/v1/agents/{created['id']}/runs", json={"input": {"topic": "t"}}, headers=team.auth)
                    for _ in range(4)]
+        # past the rate, a request is refused before it is looked at: its inputs, agent and thread are not
+        unread = [client.post(f"/v1/agents/{created['id']}/runs", json={"input": {"topik": "t"}}, headers=team.auth),
+                  client.post(f"/v1/agents/{uuid4()}/runs", json={"input": {"topic": "t"}}, headers=team.auth),
+                  client.post(f"/v1/agents/{created['id']}/runs", json={"thread_id": str(uuid4())}, headers=team.auth)]
     # this app has no worker: end its runs here rather than leave them to another test's worker
     owner_sql(database, "UPDATE runs SET status = 'interrupted', cancel_requested = true WHERE status = 'pending'")
-    assert [a.status_code for a in answers] == [202, 202, 202, 429]
-    assert [a.headers["RateLimit-Remaining"] for a in answers] == ["2", "1", "0", "0"]
-    refused = answers[-1]
-    assert refused.json()["error"] == "rate_limited"
-    assert refused.json()["detail"].startswith("rate limit of the `free` plan reached (3 runs per 60 s); retry in ")
-    assert 1 <= int(refused.headers["Retry-After"]) <= 60
-    assert refused.headers["RateLimit-Limit"] == "3" and refused.headers["RateLimit-Policy"] == "3;w=60"
+    assert [a.status_code for a in answers + unread] == [202, 202, 202, 429, 429, 429, 429]
+    assert [a.headers["RateLimit-Remaining"] for a in answers + unread] == ["2", "1", "0", "0", "0", "0", "0"]
+    for refused in answers[-1:] + unread:
+        retry = refused.headers["Retry-After"]
+        assert 1 <= int(retry) <= 60
+        assert refused.json() == {"error": "rate_limited",
+                                  "detail": f"rate limit of the `free` plan reached (3 runs per 60 s); retry in {retry} s"}
+        assert (refused.headers["RateLimit-Limit"], refused.headers["RateLimit-Policy"]) == ("3", "3;w=60")
+    assert owner_sql(database, "SELECT count(*) FROM runs") == [(3,)]
+    assert owner_sql(database, "SELECT runs FROM team_usage WHERE team_id = %s", team.id) == [(3,)]

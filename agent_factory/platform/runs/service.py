@@ -44,19 +44,20 @@ class NewRun:
 
 
 async def create(pool: asyncpg.Pool, principal: Principal, settings: Settings, new: NewRun, limiter=None) -> tuple[dict, dict]:
-    """Queue a run; returns it and the rate-limit headers. 404 for an unknown agent or thread,
-    409 when `reject` meets a busy thread, 422 for inputs that do not fit, 402 past a quota, 429 past the rate.
+    """Queue a run; returns it and the rate-limit headers. 429 past the rate, first (a refused
+    request reads only the team's plan); then 404 for an unknown agent or thread,
+    409 when `reject` meets a busy thread, 422 for inputs that do not fit, 402 past a quota.
     `interrupt` and `rollback` stop the runs in flight on the thread first (`rollback` queues their
     deletion ahead of the new run: see `rollback`)."""
     team = principal.team_id
     async with tenant_transaction(pool, team, principal.user_id) as conn:
+        limits = await quotas.limits(conn, team)
+        plan = limits["plan"]
+        headers = await limiter.hit(plan, str(principal.key_id or principal.session_id)) if limiter else {}
         version = await repository.agent_version(conn, team, new.agent_id)
         if version is None:
             raise NotFound("no such agent")
         inputs = await _checked_inputs(conn, team, version, new, settings)
-        limits = await quotas.limits(conn, team)
-        plan = limits["plan"]
-        headers = await limiter.hit(plan, str(principal.key_id or principal.session_id)) if limiter else {}
         if new.thread_id is not None:
             await _claim_thread(conn, principal, new, settings.runs.queue)
         worst = version["cost_usd_max"] if version["cost_usd_max"] is not None else HOSTED_RUN_CAP
