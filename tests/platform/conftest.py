@@ -113,8 +113,8 @@ class Team:
         return {"Authorization": f"Bearer {self.key}"}
 
 
-def make_team(client: TestClient, name: str, owner: str) -> Team:
-    created = client.portal.call(tenancy.create_team, client.app.state.pool, name, owner)
+def make_team(client: TestClient, name: str, owner: str, plan: str = "free") -> Team:
+    created = client.portal.call(tenancy.create_team, client.app.state.pool, name, owner, plan)
     return Team(str(created["team"]["id"]), owner, created["key"]["key"])
 
 
