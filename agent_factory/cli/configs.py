@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-CONFIG_FILENAME = "agent-factory.toml"  # as agent_factory.runtime.config.CONFIG_FILENAME (not imported: check stays cheap)
+from agent_factory.runtime.config_view import CONFIG_FILENAME
 _noted: set[Path] = set()
 
 

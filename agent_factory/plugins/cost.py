@@ -198,16 +198,15 @@ def model_price(model: str) -> tuple[Decimal, Decimal] | None:
 
 
 def runtime_config(ctx: CompileContext | None):
-    """The router configuration (`agent-factory.toml` or the defaults), once per manager."""
-    from agent_factory.runtime.config import default_config, load_config
-    from agent_factory.runtime.errors import ConfigError
+    """The router configuration (`agent-factory.toml` or the defaults), once per manager: the
+    view of it validated once per text (`agent_factory.runtime.config_view`; a broken file is
+    reported by the runtime, the estimate uses the defaults), or the `RuntimeConfig` a caller
+    put in the cache."""
+    from agent_factory.runtime.config_view import load_view
 
     cache_ = ctx.cache if ctx is not None else {}
     if "cost.config" not in cache_:
-        try:
-            cache_["cost.config"] = load_config()
-        except ConfigError:  # a broken file is reported by the runtime; the estimate uses the defaults
-            cache_["cost.config"] = default_config()
+        cache_["cost.config"] = load_view()
     return cache_["cost.config"]
 
 

@@ -15,11 +15,8 @@ lets `python:` bindings run or sends a key to a model host of its own (`announce
 from __future__ import annotations
 
 import difflib
-import functools
-import sys
 import tomllib
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 from typing import Any, get_args
 
@@ -27,11 +24,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from agent_factory.compiler.ir import TaskType, Tier
 
+from .config_view import CONFIG_FILENAME, DEFAULT_CONFIG_NAME, announce, default_config_text
 from .errors import ConfigError
 from .tools.config import HttpConfig, McpServerConfig, ToolConfig, WebSearchConfig, WikipediaConfig
 
-CONFIG_FILENAME = "agent-factory.toml"
-DEFAULT_CONFIG_NAME = "<embedded defaults>"
 TASK_TYPES: tuple[str, ...] = get_args(TaskType)
 TIERS: tuple[str, ...] = get_args(Tier)
 _SECTIONS = ("router", "models", "tiers", "tools")
@@ -188,27 +184,16 @@ def trusted_powers(config: RuntimeConfig) -> list[str]:
 def announce_local(config: RuntimeConfig) -> None:
     """Name on stderr a configuration found in the working folder that holds trusted powers:
     a cloned repository can ship one, and running a spec there must not silently start its
-    processes or send keys to its hosts. Said once per file and content per process."""
+    processes or send keys to its hosts. Said once per file and content per process (also
+    when `check` read it through `config_view`)."""
     powers = trusted_powers(config)
     if powers:
-        _say_once(str(Path.cwd() / config.source), tuple(powers))
-
-
-@functools.cache
-def _say_once(path: str, powers: tuple[str, ...]) -> None:
-    lines = [f"note: using {path} from the working folder; it"] + [f"  - {power}" for power in powers]
-    lines.append("  a configuration runs with your permissions: pass --config to choose one explicitly")
-    print("\n".join(lines), file=sys.stderr)
+        announce(str(Path.cwd() / config.source), tuple(powers))
 
 
 def default_config() -> RuntimeConfig:
     """The embedded defaults (`local` → `perplexity` → `claude`)."""
     return parse_config(default_config_text(), DEFAULT_CONFIG_NAME)
-
-
-def default_config_text() -> str:
-    """The text of the embedded default `agent-factory.toml`."""
-    return resources.files(__package__).joinpath("default_config.toml").read_text(encoding="utf-8")
 
 
 def _read(path: Path) -> str:
