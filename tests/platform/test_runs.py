@@ -3,6 +3,7 @@ on threads, with their version, ledger and guard results; another team sees none
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import replace
 from decimal import Decimal
@@ -41,24 +42,32 @@ def test_a_run_is_accepted_with_202_then_taken_by_the_worker(hosted):
     assert (run["status"], run["output"]) == ("success", {"text": "polished Polish rough milk"})
 
 
-def test_the_event_stream_shows_steps_model_attempts_and_the_end(hosted):
+def test_the_event_stream_shows_steps_model_attempts_and_the_end(hosted, database):
     team = make_team(hosted, "Acme", "ada@acme.test")
     created = agent(hosted, team)
     run = hosted.post(f"/v1/agents/{created['id']}/runs", json={"input": {"topic": "tea"}}, headers=team.auth).json()
     with hosted.stream("GET", f"/v1/runs/{run['id']}/events", headers=team.auth) as response:
-        assert response.headers["content-type"].startswith("text/event-stream")
+        assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
         text = "".join(response.iter_text())
-    frames = [f for f in text.replace("\r\n", "\n").split("\n\n") if f.strip() and not f.startswith(":")]
-    names = [line.split(": ", 1)[1] for f in frames for line in f.splitlines() if line.startswith("event: ")]
-    steps = [n for n in names if n != "llm"]
-    assert steps[0] == "run.start" and steps[-1] == "run.end"
-    assert names.count("llm") == 2
-    assert [n for n in names if n.startswith("step.")][:2] == ["step.start", "step.end"]
-    assert '"status":"success"' in frames[-1] and '"text":"polished Polish rough tea"' in frames[-1]
-    last_id = int(next(line for line in frames[-2].splitlines() if line.startswith("id: "))[4:])
-    with hosted.stream("GET", f"/v1/runs/{run['id']}/events", headers={**team.auth, "Last-Event-ID": str(last_id)}) as again:
+    rows = owner_sql(database, "SELECT seq, event, data FROM run_events WHERE run_id = %s ORDER BY seq", run["id"])
+    assert [event for _, event, _ in rows] == ["run.start", "step.start", "step.end", "llm", "step.start", "step.end",
+                                               "llm", "step.start", "guards", "step.end", "run.end"]
+    assert rows[-1][2] == {"status": "success", "output": {"text": "polished Polish rough tea"}, "error": None,
+                           "cost_usd": "0.000040"}
+    # every stored event is one frame: its sequence number as the id, its name, its data as one-line JSON
+    assert _frames(text) == [_frame(seq, event, data) for seq, event, data in rows]
+    with hosted.stream("GET", f"/v1/runs/{run['id']}/events", headers={**team.auth, "Last-Event-ID": str(rows[-2][0])}) as again:
         rest = "".join(again.iter_text())
-    assert [line for line in rest.splitlines() if line.startswith("event: ")] == ["event: run.end"]
+    assert _frames(rest) == [_frame(*rows[-1])]
+
+
+def _frames(text: str) -> list[str]:
+    """The SSE frames of a stream, heartbeats (comments) left out."""
+    return [f for f in text.replace("\r\n", "\n").split("\n\n") if f.strip() and not f.startswith(":")]
+
+
+def _frame(seq: int, event: str, data) -> str:
+    return f"id: {seq}\nevent: {event}\ndata: {json.dumps(data, separators=(',', ':'))}"
 
 
 def test_events_written_in_several_batches_keep_their_order_and_the_end_comes_last(hosted, script, database):
@@ -243,7 +252,7 @@ def test_a_stale_attempt_cannot_overwrite_the_attempt_that_replaced_it(hosted, d
     owner_sql(database, "UPDATE runs SET status = 'success' WHERE id = %s", run["id"])  # no worker holds it really
 
 
-def test_leaving_the_event_stream_does_not_stop_the_run(hosted, script):
+def test_leaving_the_event_stream_does_not_stop_the_run(hosted, script, database):
     team = make_team(hosted, "Acme", "ada@acme.test")
     created = agent(hosted, team)
     script.hold["polish"] = threading.Event()
@@ -251,7 +260,8 @@ def test_leaving_the_event_stream_does_not_stop_the_run(hosted, script):
     with hosted.stream("GET", f"/v1/runs/{run['id']}/events", headers=team.auth) as response:
         lines = iter(response.iter_lines())
         first = [next(lines), next(lines)]  # the first event's id and name; then the client leaves
-    assert "event: run.start" in first
+    (seq,), = owner_sql(database, "SELECT seq FROM run_events WHERE run_id = %s AND event = 'run.start'", run["id"])
+    assert first == [f"id: {seq}", "event: run.start"]
     until(lambda: "polish" in script.seen)
     script.hold["polish"].set()
     assert until(lambda: ended(hosted, team, run["id"]))["status"] == "success"
