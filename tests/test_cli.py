@@ -160,18 +160,22 @@ def test_check_imports_no_llm_graph_or_template_library(tmp_path):
     import sys
 
     # Lark's parsers are generated into the compiler (lark_standalone.py): neither lark nor regex is needed;
-    # the compiler's data and ToolSpec are plain records, the configuration is read through its validated view
+    # the compiler's data and ToolSpec are plain records, the configuration is read through its validated view,
+    # the installed plugins' entry points come from the user cache
     heavy = ('litellm', 'langgraph', 'jinja2', 'agent_factory.codegen', 'asyncio', 'ssl', 'httpx', 'mcp', 'lark', 'regex',
-             'pydantic')
+             'pydantic', 'importlib.metadata')
     # specs/billing.md binds a tool to HTTP: building its binding must not load the fetcher
-    probe = ("import sys\nfrom agent_factory.cli import main\ntry:\n    main(['check', 'specs/market_research.md', 'specs/billing.md'])\n"
+    specs = [str(ROOT / "specs" / "market_research.md"), str(ROOT / "specs" / "billing.md")]
+    probe = (f"import sys\nfrom agent_factory.cli import main\ntry:\n    main(['check', *{specs!r}])\n"
              "except SystemExit as done:\n    code = done.code\n"
              f"print(code, sorted(m for m in {heavy!r} if m in sys.modules))\n"
              "print(sorted(m for m in sys.modules if m.startswith('agent_factory.runtime')))")
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
-    # the first check validates the defaults with the runtime's models and keeps the view; the second reads it
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    work = tmp_path / "work"  # on sys.path (`-c`), so nothing else may change it between the two checks
+    work.mkdir()
+    # the first check validates the defaults and scans the entry points, keeping both; the second reads them
     for _ in range(2):
-        done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
+        done = subprocess.run([sys.executable, "-c", probe], cwd=work, env=env, capture_output=True, text=True,
                               timeout=120, check=True)
     assert done.stdout.splitlines()[-2:] == [
         "0 []",

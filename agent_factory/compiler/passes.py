@@ -16,6 +16,7 @@ from typing import Callable, Iterable, Literal
 
 import pluggy
 
+from .. import usercache
 from . import hookspecs
 from .diagnostics import Diagnostic, has_errors
 from .ir import Spec
@@ -85,7 +86,9 @@ class PassManager:
         for name in DEFAULT_PLUGINS:
             self.pm.register(importlib.import_module(name), name=name)
         if load_entrypoints and not os.environ.get(DISABLE_ENTRYPOINTS_ENV):
-            self.pm.load_setuptools_entrypoints(hookspecs.PROJECT)
+            for name, module, attribute in installed_plugins():
+                if self.pm.get_plugin(name) is None and not self.pm.is_blocked(name):
+                    self.pm.register(_load(module, attribute), name=name)
         for plugin in plugins:
             self.pm.register(plugin)
         if os.environ.get(TRACE_ENV):
@@ -151,6 +154,51 @@ class PassManager:
 
 
 _DEFAULT: PassManager | None = None
+
+
+def installed_plugins() -> list[tuple[str, str, str]]:
+    """(name, module, attribute) of each plugin installed under the entry-point group
+    `agent_factory`, as `importlib.metadata.entry_points` lists them.
+
+    Finding them imports `importlib.metadata` and reads the metadata of every installed
+    distribution, about a tenth of a check's start, and the answer changes only when a package
+    is installed or removed, which changes the modification time of its folder on `sys.path`.
+    So the list is kept in the user cache (`agent_factory.usercache`) under a hash of the
+    Python version and every `sys.path` entry with its modification time."""
+    key = _installed_key()
+    found = usercache.read("plugins", key)
+    if not _is_plugin_list(found):
+        from importlib.metadata import entry_points
+
+        found = [[ep.name, ep.module, ep.attr or ""] for ep in entry_points(group=hookspecs.PROJECT)]
+        usercache.write("plugins", key, found)
+    return [(name, module, attribute) for name, module, attribute in found]
+
+
+def _installed_key() -> str:
+    import hashlib
+
+    stamps = [sys.version]
+    for entry in sys.path:
+        try:
+            stamps.append(f"{entry}\t{os.stat(entry or os.curdir).st_mtime_ns}")
+        except OSError:
+            stamps.append(entry)  # absent now: appearing later changes the key
+    return hashlib.sha256("\n".join(stamps).encode()).hexdigest()
+
+
+def _is_plugin_list(found: object) -> bool:
+    return isinstance(found, list) and all(
+        isinstance(item, list) and len(item) == 3 and all(isinstance(part, str) for part in item) for item in found
+    )
+
+
+def _load(module: str, attribute: str) -> object:
+    """The object an entry point names (as `importlib.metadata.EntryPoint.load`)."""
+    found = importlib.import_module(module)
+    for name in filter(None, attribute.split(".")):
+        found = getattr(found, name)
+    return found
 
 
 def internal_error(error: BaseException, path: str, where: str = "") -> Diagnostic:

@@ -5,15 +5,13 @@ models, tasks and prices, the tiers' models and run budgets, the default tier an
 fallback chain. Validating the file builds the runtime's pydantic models (`config.py`), and
 importing pydantic and those models took a fifth of a check's start, for a file that seldom
 changes. So `load_view` validates a configuration text with those same models, exactly as
-`run` does, and keeps what the estimate reads as JSON in a private folder of the user's cache
-directory, named by the SHA-256 of the text, the embedded defaults and the agent-factory
+`run` does, and keeps what the estimate reads in the user cache (`agent_factory.usercache`,
+`config/`), named by the SHA-256 of the text, the embedded defaults and the agent-factory
 version; the next check of the same text reads that file and does not import pydantic.
 
 A text that does not validate is kept as such too: the estimate then uses the defaults, as it
 always has (the runtime reports the error). A file found in the working folder that holds
-trusted powers is announced on stderr, as `load_config` announces it. `AGENT_FACTORY_NO_CONFIG_CACHE=1`
-turns the cache off; a folder that cannot be made, or is someone else's, only means validating
-every time.
+trusted powers is announced on stderr, as `load_config` announces it.
 
 The view has the attribute names of `RuntimeConfig` that the estimate uses (`router.default_tier`,
 `models`, `alias`, `tier`, `chain`), so the estimate takes either.
@@ -22,18 +20,15 @@ The view has the attribute names of `RuntimeConfig` that the estimate uses (`rou
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from agent_factory import __version__
+from agent_factory import __version__, usercache
 
 CONFIG_FILENAME = "agent-factory.toml"
 DEFAULT_CONFIG_NAME = "<embedded defaults>"
-CACHE_ENV = "AGENT_FACTORY_NO_CONFIG_CACHE"
 
 
 @dataclass(frozen=True)
@@ -146,16 +141,14 @@ def default_config_text() -> str:
 def _validated(text: str, source: str) -> ConfigView | None:
     """The view of `text` (None when it does not validate), from the cache when it is there."""
     key = hashlib.sha256("\0".join((__version__, source, text, default_config_text())).encode()).hexdigest()
-    folder = _cache_folder()
-    path = folder / f"{key}.json" if folder is not None else None
-    if path is not None:
+    stored = usercache.read("config", key)
+    if stored is not None:
         try:
-            return _from_json(json.loads(path.read_bytes()))
-        except (OSError, ValueError, KeyError, TypeError, ArithmeticError):
-            pass  # not there yet, or damaged: validate again
+            return _from_json(stored)
+        except (KeyError, TypeError, ValueError, ArithmeticError):
+            pass  # damaged: validate again
     stored = _validate(text, source)
-    if path is not None:
-        _write(path, stored)
+    usercache.write("config", key, stored)
     return _from_json(stored)
 
 
@@ -202,30 +195,3 @@ def _from_json(data: dict[str, Any]) -> ConfigView | None:
         source=data["source"],
         powers=tuple(data["powers"]),
     )
-
-
-def _cache_folder() -> Path | None:
-    """The private folder the views are kept in, created 0700; None when the cache is off or
-    the folder cannot be made or is someone else's."""
-    if os.environ.get(CACHE_ENV):
-        return None
-    from platformdirs import user_cache_path
-
-    folder = user_cache_path("agent-factory", appauthor=False) / "config"
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if hasattr(os, "getuid") and folder.stat().st_uid != os.getuid():
-            return None  # someone else's folder: never read what they wrote
-    except OSError:
-        return None
-    return folder
-
-
-def _write(path: Path, data: dict[str, Any]) -> None:
-    """Write `data` whole or not at all (another check may read the file at the same time)."""
-    partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
-        partial.write_text(json.dumps(data), encoding="utf-8")
-        os.replace(partial, path)
-    except OSError:
-        partial.unlink(missing_ok=True)

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from agent_factory import usercache
 from agent_factory.runtime import config_view
 from agent_factory.runtime.config import default_config, parse_config
 from agent_factory.runtime.config_view import AliasView, ConfigView, RouterView, TierView, load_view, view_of
@@ -37,7 +38,7 @@ command = "npx"
 def folders(tmp_path, monkeypatch):
     """A working folder and a private cache folder; counts the validations."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.delenv(config_view.CACHE_ENV, raising=False)
+    monkeypatch.delenv(usercache.CACHE_ENV, raising=False)
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
@@ -120,7 +121,7 @@ def test_a_cached_file_with_trusted_powers_is_still_announced(folders, capsys):
 
 def test_the_cache_can_be_turned_off(folders, tmp_path, monkeypatch):
     _, calls = folders
-    monkeypatch.setenv(config_view.CACHE_ENV, "1")
+    monkeypatch.setenv(usercache.CACHE_ENV, "1")
     load_view()
     load_view()
     assert calls == ["<embedded defaults>", "<embedded defaults>"]

@@ -1,0 +1,62 @@
+"""A private folder in the user's cache directory for what one start can hand the next.
+
+`check` runs in editors, pre-commit hooks and CI loops, where starting the process is most of
+its time. Two things it needs seldom change between starts and are slow to find out: the
+validated view of `agent-factory.toml` (`runtime/config_view.py`) and the plugins installed
+in the environment (`compiler/passes.py`). Each is kept as a JSON file named by a hash of what
+it was derived from, so a change to any of that is a new name, never a stale read.
+
+The folder (`platformdirs.user_cache_path`, `agent-factory/<kind>/`) is made 0700 and not used
+when someone else owns it; a file that cannot be read, written or parsed only means deriving
+the value again. `AGENT_FACTORY_NO_CACHE=1` turns the cache off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+CACHE_ENV = "AGENT_FACTORY_NO_CACHE"
+
+
+def folder(kind: str) -> Path | None:
+    """The private folder for files of `kind`, created 0700; None when the cache is off or the
+    folder cannot be made or is someone else's."""
+    if os.environ.get(CACHE_ENV):
+        return None
+    from platformdirs import user_cache_path
+
+    path = user_cache_path("agent-factory", appauthor=False) / kind
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if hasattr(os, "getuid") and path.stat().st_uid != os.getuid():
+            return None  # someone else's folder: never read what they wrote
+    except OSError:
+        return None
+    return path
+
+
+def read(kind: str, key: str) -> Any:
+    """The JSON value stored for `key`, None when there is none (or it cannot be read)."""
+    where = folder(kind)
+    if where is None:
+        return None
+    try:
+        return json.loads((where / f"{key}.json").read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+def write(kind: str, key: str, value: Any) -> None:
+    """Store `value` for `key`, whole or not at all (another process may read it meanwhile)."""
+    where = folder(kind)
+    if where is None:
+        return
+    partial = where / f"{key}.{os.getpid()}.tmp"
+    try:
+        partial.write_text(json.dumps(value), encoding="utf-8")
+        os.replace(partial, where / f"{key}.json")
+    except OSError:
+        partial.unlink(missing_ok=True)
