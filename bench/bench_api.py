@@ -1,7 +1,8 @@
 """Bench: `GET /v1/agents/{id}` through the whole stack against a bare route doing the same read.
 
-The whole stack is the platform app: key authentication, the tenant transaction, row-level
-security, the repository's query and the response model. The baseline is a bare FastAPI app
+The whole stack is the platform app: key authentication, the tenant (set for the transaction of
+the endpoint's one statement, `af_agent_read`), row-level security, the query and the response
+model. The baseline is a bare FastAPI app
 whose one route runs the same single-row SELECT on a default asyncpg pool (as the owner role,
 without a transaction) and returns the row as JSON. Each runs under uvicorn on 127.0.0.1 in its
 own process with the same settings; both stay up for the whole run and are measured one at a

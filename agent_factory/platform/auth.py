@@ -111,6 +111,28 @@ async def authenticate(conn: asyncpg.Connection, token: str) -> Principal:
     raise Unauthorized("unknown, revoked or expired credential")
 
 
+def lookup_args(token: str) -> tuple[bytes, bool]:
+    """The SHA-256 of `token` and whether it is a session token, for a statement that authenticates
+    it itself (`af_agent_read`); 401 for a token that is neither a key nor a session token."""
+    if token.startswith(KEY_PREFIX) or token.startswith(SESSION_PREFIX):
+        return token_hash(token), token.startswith(SESSION_PREFIX)
+    raise Unauthorized("unknown, revoked or expired credential")
+
+
+def checked_principal(row: asyncpg.Record | None, digest: bytes, scope: str) -> Principal:
+    """The caller a statement found for the credential hashed as `digest` (columns `credential_id`,
+    `team_id`, `user_id`, `scopes` of a key or `role` of a session, `credential_hash`), with the same
+    checks as `tenant`: 401 when it found none, 403 when the caller lacks `scope`."""
+    if row is None or not hmac.compare_digest(row["credential_hash"], digest):
+        raise Unauthorized("unknown, revoked or expired credential")
+    if row["role"] is None:
+        principal = Principal(row["team_id"], row["user_id"], frozenset(row["scopes"]), key_id=row["credential_id"])
+    else:
+        principal = Principal(row["team_id"], row["user_id"], ROLE_SCOPES[row["role"]], session_id=row["credential_id"])
+    principal.require(scope)
+    return principal
+
+
 def tenant(scope: str):
     """A dependency giving the endpoint a `Context` whose transaction is set to the caller's team,
     after checking the caller has `scope` (403 otherwise). The transaction commits when the

@@ -5,9 +5,10 @@ from __future__ import annotations
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from pydantic import TypeAdapter, ValidationError
 
-from ..auth import Context, tenant
-from ..errors import error_responses
+from ..auth import Context, reads_credential, request_credential, tenant
+from ..errors import NotFound, error_responses
 from ..fields import single_valued_query
 from . import service
 from .body import SPEC_BODY, spec_text
@@ -40,10 +41,27 @@ async def list_agents(
     return AgentPage(items=items, next_cursor=next_cursor)
 
 
+_AGENT_ID = TypeAdapter(UUID)
+
+
+@reads_credential
+async def agent_as_caller(request: Request) -> dict | None:
+    """The path's agent as the caller's team has it, read in one statement (`service.read`), or None.
+    It answers 401 and 403 as `tenant` does, before FastAPI validates the path: a malformed id
+    authenticates only, and then gets FastAPI's 422, as with `tenant`."""
+    try:
+        agent_id = _AGENT_ID.validate_python(request.path_params["agent_id"])  # as FastAPI parses it
+    except ValidationError:
+        agent_id = None
+    return await service.read(request.app.state.pool, request_credential(request), agent_id)
+
+
 @router.get("/v1/agents/{agent_id}", response_model=AgentOut, responses=error_responses(404))
-async def get_agent(agent_id: UUID, ctx: Context = tenant("agents:read")) -> dict:
+async def get_agent(agent_id: UUID, agent: dict | None = Depends(agent_as_caller)) -> dict:
     """One agent at its latest version."""
-    return await service.get(ctx, agent_id)  # validated once, by the response model
+    if agent is None:
+        raise NotFound("no such agent")
+    return agent  # validated once, by the response model
 
 
 @router.put("/v1/agents/{agent_id}", response_model=AgentOut, openapi_extra=SPEC_BODY,

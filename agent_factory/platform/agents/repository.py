@@ -22,6 +22,15 @@ async def get(conn: Conn, team_id: UUID, agent_id: UUID) -> asyncpg.Record | Non
     return await conn.fetchrow(f"{_AGENT} WHERE a.team_id = $1 AND a.id = $2 AND a.deleted_at IS NULL", team_id, agent_id)
 
 
+async def read_as(conn: Conn, digest: bytes, session: bool, agent_id: UUID | None) -> asyncpg.Record | None:
+    """One statement in its own transaction: authenticate the credential hashed as `digest`, make its
+    team the tenant, read the agent under row-level security (migration 0012). The credential's
+    columns with the agent's, null when the team has no such agent; None for an unknown credential."""
+    return await conn.fetchrow(
+        "SELECT credential_id, team_id, user_id, scopes, role, credential_hash, id, name, kind, description, version,"
+        " created_at, updated_at, spec_sha256, summary, diagnostics FROM af_agent_read($1, $2, $3)", digest, session, agent_id)
+
+
 async def get_for_update(conn: Conn, team_id: UUID, agent_id: UUID) -> asyncpg.Record | None:
     return await conn.fetchrow(
         "SELECT id, name, latest_version FROM agents WHERE team_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE",
