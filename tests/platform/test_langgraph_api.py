@@ -214,6 +214,9 @@ def test_a_run_or_state_read_naming_another_teams_thread_or_checkpoint_in_its_bo
     newer = other.threads.update_state(own, {"topic": "milk"}, checkpoint={"thread_id": tid, "checkpoint_ns": ""})
     assert newer["checkpoint"]["thread_id"] == own
     assert other.threads.get_state(own, checkpoint={"thread_id": tid, "checkpoint_ns": ""}) == other.threads.get_state(own)
+    history = other.threads.get_history(own)
+    assert [h["checkpoint"]["thread_id"] for h in history] == [own]
+    assert other.threads.get_history(own, checkpoint={"thread_id": tid, "checkpoint_ns": ""}) == history
     refusals = [(lambda: other.runs.create(own, "two_steps", input={"topic": "x"}, checkpoint_id=cid),
                  "a run always continues from the thread's newest checkpoint; `checkpoint_id` (running from an earlier "
                  "one) is not supported"),
