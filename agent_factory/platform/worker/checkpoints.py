@@ -6,13 +6,14 @@ rows, so even a wrong thread id cannot reach another team's checkpoints. A worke
 connections in a pool (`CheckpointConnections`): opening one cost more than a short run's
 checkpoints. The tenant is set each time a run takes a connection and reset when it gives it back.
 Checkpoints are read strictly: only the value types LangGraph's serializer lists as safe are
-revived, never pickle.
+revived, never pickle. A run's saver queues its writes and sends them in batches
+(`saver.BatchingSaver`); its connection goes back only once they are in.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from uuid import UUID
 
 SET_TEAM = "SELECT set_config('app.team_id', %s, false)"  # session-wide: the saver commits each statement on its own
@@ -49,13 +50,12 @@ class CheckpointConnections:
 
     @asynccontextmanager
     async def saver(self, team_id: UUID) -> AsyncIterator[object]:
-        """An `AsyncPostgresSaver` on a pooled connection, its tenant `team_id` until it is given back
-        (a connection given back in a transaction or mid-query is closed by the pool, not reused)."""
-        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-
+        """A saver on a pooled connection, its tenant `team_id` until it is given back (a
+        connection given back in a transaction or mid-query is closed by the pool, not reused)."""
         async with self.pool.connection() as conn:
             await conn.execute(SET_TEAM, (str(team_id),))
-            yield AsyncPostgresSaver(conn, serde=strict_serializer())
+            async with _saver_on(conn) as saver:
+                yield saver
 
 
 async def _forget_team(conn) -> None:
@@ -64,18 +64,39 @@ async def _forget_team(conn) -> None:
 
 
 @asynccontextmanager
-async def team_saver(app_url: str, team_id: UUID) -> AsyncIterator[object]:
-    """An `AsyncPostgresSaver` on a connection of its own, its tenant set to `team_id` (for a run
-    processed outside a worker's pool)."""
+async def team_saver(app_url: str, team_id: UUID, batching: bool = False) -> AsyncIterator[object]:
+    """A saver on a connection of its own, its tenant set to `team_id`: LangGraph's own (a write
+    or two: a thread's state update), or with `batching` a run's (a run processed outside a
+    worker's pool)."""
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
     from psycopg import AsyncConnection
 
     conn = await AsyncConnection.connect(app_url, **_connection_options())
     try:
         await conn.execute(SET_TEAM, (str(team_id),))
-        yield AsyncPostgresSaver(conn, serde=strict_serializer())
+        if batching:
+            async with _saver_on(conn) as saver:
+                yield saver
+        else:
+            yield AsyncPostgresSaver(conn, serde=strict_serializer())
     finally:
         await conn.close()
+
+
+@asynccontextmanager
+async def _saver_on(conn) -> AsyncIterator[object]:
+    """A `BatchingSaver` on `conn`; the context ends once its writes are committed, raising why
+    one was not (unless it ends on an error of its own)."""
+    from .saver import BatchingSaver
+
+    saver = BatchingSaver(conn, serde=strict_serializer())
+    try:
+        yield saver
+    except BaseException:
+        with suppress(Exception):
+            await saver.drain()
+        raise
+    await saver.drain()
 
 
 async def latest_checkpoint(saver, thread: str) -> str | None:

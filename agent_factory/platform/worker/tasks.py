@@ -88,6 +88,7 @@ class Attempt:
                 inputs = await self._inputs(saver, thread)
                 self.emit("run.start", {"attempt": self.number, "resumed": inputs is None})
                 result = await self._execute(inputs, thread, saver)
+                await saver.drain()  # the outcome only once the checkpoints it reports are in
                 # before the checkpoint connection goes back to its pool: its reset is not the client's wait
                 await self._finish(result, writer)
         except asyncio.CancelledError:
@@ -108,7 +109,7 @@ class Attempt:
     def _saver(self):
         if self.checkpoints is not None:
             return self.checkpoints.saver(self.team)
-        return team_saver(self.settings.database.app, self.team)
+        return team_saver(self.settings.database.app, self.team, batching=True)
 
     async def _inputs(self, saver, thread: str) -> dict[str, Any] | None:
         """The inputs, or None to resume: a retried attempt whose predecessor checkpointed past

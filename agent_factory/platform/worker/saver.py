@@ -1,0 +1,104 @@
+"""LangGraph's Postgres saver, its writes sent in batches behind the run.
+
+LangGraph saves a run's checkpoints in the background (`durability="async"`, its default): a
+step's writes and its checkpoint are handed to the saver while the next step runs. The stock
+saver sends them one at a time, each its own commit, and LangGraph chains the checkpoints (each
+waits for the one before it), so on a busy machine the checkpoints fall behind the steps and the
+run ends waiting for the line. `BatchingSaver` keeps the saver's SQL but takes each write into a
+queue and returns; the queue is sent a batch at a time, everything that queued up while the
+previous batch was in flight in one pipeline and one transaction. A write is thus committed no
+later than the stock saver would commit it, in the order the writes were made, all of a batch or
+none of it, and nothing after a batch that failed. What LangGraph no longer waits for, its
+caller does: `drain()` before anything relies on the checkpoints (the worker, before it writes a
+run's outcome; a saver context, when it ends).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from psycopg.pq import TransactionStatus
+
+Statement = tuple[bool, str, Any]  # (executemany?, query, parameters)
+
+
+class _Recorder:
+    """Stands for the cursor of a write: keeps its statements for the queue."""
+
+    def __init__(self) -> None:
+        self.statements: list[Statement] = []
+
+    async def execute(self, query: str, params: Any = None) -> None:
+        self.statements.append((False, query, params))
+
+    async def executemany(self, query: str, params_seq: Any) -> None:
+        self.statements.append((True, query, list(params_seq)))
+
+
+class BatchingSaver(AsyncPostgresSaver):
+    """An `AsyncPostgresSaver` whose writes (`aput`, `aput_writes`, `adelete_thread`: the saver's
+    pipelined cursors, which only send) are queued and sent a batch at a time; a read waits for
+    the writes queued before it, and `drain()` for all of them."""
+
+    def __init__(self, conn, serde=None) -> None:
+        super().__init__(conn, serde=serde)
+        self.queue: list[Statement] = []
+        self.sender: asyncio.Task | None = None
+        self.failed: BaseException | None = None  # why a batch failed: nothing is sent after it
+
+    @asynccontextmanager
+    async def _cursor(self, *, pipeline: bool = False) -> AsyncIterator[Any]:
+        if not pipeline:  # a read (or the saver's setup)
+            await self.drain()
+            async with super()._cursor() as cur:
+                yield cur
+            return
+        self._raise_failure()
+        recorder = _Recorder()
+        yield recorder
+        self.queue.extend(recorder.statements)
+        if self.queue and (self.sender is None or self.sender.done()):
+            self.sender = self.loop.create_task(self._send_queue())
+
+    async def drain(self) -> None:
+        """Wait until every write queued so far is committed; raises why one was not."""
+        while self.sender is not None and not self.sender.done():
+            await asyncio.shield(self.sender)
+        self._raise_failure()
+
+    def _raise_failure(self) -> None:
+        if self.failed is not None:
+            raise self.failed
+
+    async def _send_queue(self) -> None:
+        async with self.lock:  # the saver's reads take it too
+            while self.queue and self.failed is None:
+                batch, self.queue = self.queue, []
+                try:
+                    await self._send(batch)
+                except BaseException as exc:  # noqa: BLE001 - kept for drain() and the next write
+                    self.failed, self.queue = exc, []
+                    if not isinstance(exc, Exception):
+                        raise
+
+    async def _send(self, statements: list[Statement]) -> None:
+        """One pipeline, one transaction: one round trip, and nothing committed unless all is (the
+        transaction is spelled out: a pipeline's implicit one would commit the statements sent
+        before one that could not be sent)."""
+        try:
+            async with self.conn.pipeline(), self.conn.cursor(binary=True) as cur:
+                await cur.execute("BEGIN")
+                for many, query, params in statements:
+                    if many:
+                        await cur.executemany(query, params)
+                    else:
+                        await cur.execute(query, params)
+                await cur.execute("COMMIT")
+        except Exception:
+            if self.conn.info.transaction_status != TransactionStatus.IDLE:
+                await self.conn.execute("ROLLBACK")
+            raise
