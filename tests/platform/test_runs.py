@@ -30,6 +30,7 @@ def test_a_run_with_wait_answers_with_outputs_ledger_and_the_version_it_ran(host
     assert run["cost_usd"] == "0.000040"
     assert response.headers["Location"] == f"/v1/runs/{run['id']}"
     assert response.headers["RateLimit-Limit"] == "1000"
+    assert hosted.get(f"/v1/runs/{run['id']}", headers=team.auth).json() == run  # the run as stored
 
 
 def test_a_run_is_accepted_with_202_then_taken_by_the_worker(hosted):

@@ -34,7 +34,7 @@ async def start_run(agent_id: UUID, body: RunIn, request: Request,
     new = service.NewRun(agent_id, body.input, body.thread_id, body.multitask_strategy, metadata=body.metadata)
     run, headers = await service.create(app.state.pool, principal, app.state.settings, new, app.state.rate_limiter)
     if wait:
-        run = await service.wait(app.state.pool, principal, run["id"], timeout, app.state.run_waiter)
+        run = await service.wait(app.state.pool, principal, run["id"], timeout, app.state.run_waiter, created=run)
     done = run["status"] in ("success", "error", "timeout", "interrupted")
     body_out = RunOut(**service.public(run)).model_dump(mode="json")
     return JSONResponse(body_out, status_code=200 if done and wait else 202,

@@ -130,22 +130,26 @@ async def recent(pool: asyncpg.Pool, principal: Principal, limit: int) -> list[d
 
 
 async def wait(pool: asyncpg.Pool, principal: Principal, run_id: UUID, timeout_s: float, waiter=None,
-               until=lambda run: run["status"] in repository.TERMINAL) -> dict[str, Any]:
+               until=lambda run: run["status"] in repository.TERMINAL, created: dict[str, Any] | None = None) -> dict[str, Any]:
     """The run once it ended (or as it is after `timeout_s`): woken by the worker's notification
-    when a `RunWaiter` is given, polling otherwise (and every second anyway)."""
+    when a `RunWaiter` is given, polling otherwise (and every second anyway). `created`: the run as
+    its creator just made it, not read again before something wakes the wait."""
     if waiter is None:
         return await _poll(pool, principal, run_id, timeout_s, until)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     with waiter.watch(str(run_id)) as ended:
+        run = created
         while True:
-            run = await get(pool, principal, run_id)
+            if run is None:
+                run = await get(pool, principal, run_id)
             left = deadline - loop.time()
             if until(run) or left <= 0:
                 return run
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(ended.wait(), min(1.0, left))
             ended.clear()
+            run = waiter.take(str(run_id), principal.team_id)  # the in-process worker's, else read
 
 
 async def gone(pool: asyncpg.Pool, principal: Principal, run_id: UUID, timeout_s: float, waiter=None) -> bool:

@@ -26,7 +26,7 @@ async def hosted_runs(app, settings: Settings) -> AsyncIterator[None]:
     if runs.worker_concurrency > 0:
         from .queue import serve_worker
 
-        worker = asyncio.create_task(serve_worker(settings, runs.worker_concurrency))
+        worker = asyncio.create_task(serve_worker(settings, runs.worker_concurrency, waiter=app.state.run_waiter))
     try:
         yield
     finally:

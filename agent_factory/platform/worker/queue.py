@@ -17,6 +17,7 @@ import asyncpg
 from ..db.pool import create_pool
 from ..runs.repository import ROLLBACK_TASK
 from ..runs.rollback import rollback_job
+from ..runs.waiter import RunWaiter
 from ..settings import Settings
 from .checkpoints import CheckpointConnections
 from .tasks import run_job
@@ -26,9 +27,11 @@ TASK = "agent_factory.run"
 ROLLBACK_TRIES = 300  # a thread-less run's rollback waits for its job to end, a second per try
 
 
-def queue_app(settings: Settings, pool: asyncpg.Pool, pool_size: int, checkpoints: CheckpointConnections | None = None):
-    """The procrastinate app with the run task bound to `pool` (the platform's asyncpg pool) and
-    `checkpoints` (the worker's checkpoint connections)."""
+def queue_app(settings: Settings, pool: asyncpg.Pool, pool_size: int, checkpoints: CheckpointConnections | None = None,
+              waiter: RunWaiter | None = None):
+    """The procrastinate app with the run task bound to `pool` (the platform's asyncpg pool),
+    `checkpoints` (the worker's checkpoint connections) and `waiter` (the API process's, for an
+    in-process worker: see `runs.waiter`)."""
     import procrastinate
 
     from ..secrets.vault import Vault
@@ -41,7 +44,7 @@ def queue_app(settings: Settings, pool: asyncpg.Pool, pool_size: int, checkpoint
     @app.task(name=TASK, queue=settings.runs.queue, pass_context=True,
               retry=procrastinate.RetryStrategy(max_attempts=settings.runs.max_attempts, wait=1))
     async def run(context, run_id: str, team_id: str) -> None:
-        await run_job(pool, settings, UUID(run_id), UUID(team_id), context.abort_reason, vault, checkpoints)
+        await run_job(pool, settings, UUID(run_id), UUID(team_id), context.abort_reason, vault, checkpoints, waiter)
 
     # a rolled-back run's deletion, queued behind the run's own job on its thread (runs/rollback.py)
     @app.task(name=ROLLBACK_TASK, queue=settings.runs.queue,
@@ -53,16 +56,17 @@ def queue_app(settings: Settings, pool: asyncpg.Pool, pool_size: int, checkpoint
 
 
 async def serve_worker(settings: Settings, concurrency: int, pool: asyncpg.Pool | None = None,
-                       install_signal_handlers: bool = False) -> None:
+                       install_signal_handlers: bool = False, waiter: RunWaiter | None = None) -> None:
     """Take run jobs until cancelled (or a signal, when `install_signal_handlers`); a worker that
-    fails (the database restarted, its heartbeat lost) starts again after a pause."""
+    fails (the database restarted, its heartbeat lost) starts again after a pause. `waiter`: the
+    API process's `RunWaiter`, handed the runs this worker ends (a worker inside `serve`)."""
     from agent_factory.runtime.llm import litellm
 
     # seconds of imports, off the event loop: a blocked loop would miss the worker's heartbeats
     await asyncio.to_thread(litellm)
     while True:
         try:
-            await _work(settings, concurrency, pool, install_signal_handlers)
+            await _work(settings, concurrency, pool, install_signal_handlers, waiter)
             return
         except asyncio.CancelledError:
             raise
@@ -71,12 +75,13 @@ async def serve_worker(settings: Settings, concurrency: int, pool: asyncpg.Pool 
             await asyncio.sleep(2)
 
 
-async def _work(settings: Settings, concurrency: int, pool: asyncpg.Pool | None, install_signal_handlers: bool) -> None:
+async def _work(settings: Settings, concurrency: int, pool: asyncpg.Pool | None, install_signal_handlers: bool,
+                waiter: RunWaiter | None) -> None:
     own_pool = pool is None
     if own_pool:
         pool = await create_pool(settings.database.app, 1, concurrency * 3 + 2)
     checkpoints = CheckpointConnections(settings.database.app, concurrency)
-    app = queue_app(settings, pool, concurrency + 2, checkpoints)
+    app = queue_app(settings, pool, concurrency + 2, checkpoints, waiter)
     stalled = settings.runs.stalled_after_s
     try:
         async with checkpoints, app.open_async():

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from contextlib import suppress
+from contextlib import nullcontext, suppress
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -33,6 +33,7 @@ from ..quotas import service as quotas
 from ..settings import Settings
 from ..threads import repository as threads
 from ..runs import repository
+from ..runs.waiter import RunWaiter
 from ..secrets import service as secrets
 from .checkpoints import CheckpointConnections, latest_checkpoint, team_saver
 from .execute import execute, ledger_json, spec_and_plan
@@ -46,32 +47,35 @@ class LostRun(Exception):
 
 
 async def run_job(pool: asyncpg.Pool, settings: Settings, run_id: UUID, team_id: UUID, aborted=None,
-                  vault=None, checkpoints: CheckpointConnections | None = None) -> None:
+                  vault=None, checkpoints: CheckpointConnections | None = None,
+                  waiter: RunWaiter | None = None) -> None:
     """Process one run job (see the module doc); `aborted()` says why the queue cancelled it;
     the team's provider keys (decrypted with `vault`) serve this run only. The run checkpoints on a
-    connection of `checkpoints` (the worker's pool), else on one of its own."""
-    async with tenant_transaction(pool, team_id) as conn:
-        run = await repository.claim(conn, run_id, settings.runs.max_attempts)
-        if run is None:
-            await _give_up_if_stuck(conn, team_id, run_id, settings)
-            return
-        text = await agents.spec_text(conn, team_id, run["agent_id"], run["version"])
-        keys = await secrets.for_run(conn, vault, team_id)
-    attempt = Attempt(pool, settings, dict(run), text, checkpoints)
-    token = PROVIDER_KEYS.set(keys)  # this task and the tasks it starts: this run only
-    try:
-        await attempt.run(aborted)
-    finally:
-        PROVIDER_KEYS.reset(token)
+    connection of `checkpoints` (the worker's pool), else on one of its own; `waiter` (the API
+    process's, for a worker inside it) is handed the run when it ends."""
+    with waiter.holding(str(run_id)) if waiter is not None else nullcontext():
+        async with tenant_transaction(pool, team_id) as conn:
+            run = await repository.claim(conn, run_id, settings.runs.max_attempts)
+            if run is None:
+                await _give_up_if_stuck(conn, team_id, run_id, settings)
+                return
+            text = await agents.spec_text(conn, team_id, run["agent_id"], run["version"])
+            keys = await secrets.for_run(conn, vault, team_id)
+        attempt = Attempt(pool, settings, dict(run), text, checkpoints, waiter)
+        token = PROVIDER_KEYS.set(keys)  # this task and the tasks it starts: this run only
+        try:
+            await attempt.run(aborted)
+        finally:
+            PROVIDER_KEYS.reset(token)
 
 
 class Attempt:
     """One attempt at a run: its event writer, heartbeat and outcome."""
 
     def __init__(self, pool: asyncpg.Pool, settings: Settings, run: dict[str, Any], text: str,
-                 checkpoints: CheckpointConnections | None = None) -> None:
+                 checkpoints: CheckpointConnections | None = None, waiter: RunWaiter | None = None) -> None:
         self.pool, self.settings, self.run_row, self.text = pool, settings, run, text
-        self.checkpoints = checkpoints
+        self.checkpoints, self.waiter = checkpoints, waiter
         self.id, self.team, self.number = run["id"], run["team_id"], run["attempt"]
         self.pending: list[tuple[str, Any]] = []  # events not written yet, oldest first
         self.nudge = asyncio.Event()  # set when an event is pending or the writer must stop
@@ -226,6 +230,8 @@ class Attempt:
                 *self._take_pending(),  # the guard step sent its own `guards` event as it ran
                 ("run.end", {"status": status, "output": output, "error": error, "cost_usd": f"{cost:.6f}"})])
             await repository.notify_done(conn, self.id)
+        if self.waiter is not None:
+            self.waiter.ended(dict(row))
 
     async def _finish_cancelled(self, writer: asyncio.Task) -> None:
         await self._stop_writer(writer)
