@@ -6,7 +6,7 @@ validated view of `agent-factory.toml` (`runtime/config_view.py`) and the plugin
 in the environment (`compiler/passes.py`). Each is kept as a JSON file named by a hash of what
 it was derived from, so a change to any of that is a new name, never a stale read.
 
-The folder (`platformdirs.user_cache_path`, `agent-factory/<kind>/`) is made 0700 and not used
+The folder (`agent-factory/<kind>/` in the user's cache directory) is made 0700 and not used
 when someone else owns it; a file that cannot be read, written or parsed only means deriving
 the value again. `AGENT_FACTORY_NO_CACHE=1` turns the cache off.
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,7 @@ def folder(kind: str) -> Path | None:
     folder cannot be made or is someone else's."""
     if os.environ.get(CACHE_ENV):
         return None
-    from platformdirs import user_cache_path
-
-    path = user_cache_path("agent-factory", appauthor=False) / kind
+    path = cache_home() / "agent-factory" / kind
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         if hasattr(os, "getuid") and path.stat().st_uid != os.getuid():
@@ -36,6 +35,23 @@ def folder(kind: str) -> Path | None:
     except OSError:
         return None
     return path
+
+
+def cache_home() -> Path:
+    """The user's cache directory, as `platformdirs.user_cache_path()` gives it.
+
+    On Linux, in the common case of an absolute `XDG_CACHE_HOME` or `HOME`, that is the XDG
+    rule written out here: importing platformdirs (which imports tempfile, random and shutil)
+    took 7 ms of a 140 ms check. A test compares the two; anything else asks platformdirs."""
+    if sys.platform == "linux":
+        xdg, home = os.environ.get("XDG_CACHE_HOME", ""), os.environ.get("HOME", "")
+        if os.path.isabs(xdg):
+            return Path(xdg)
+        if os.path.isabs(home):
+            return Path(home) / ".cache"
+    from platformdirs import user_cache_path
+
+    return user_cache_path()
 
 
 def read(kind: str, key: str) -> Any:

@@ -161,9 +161,9 @@ def test_check_imports_no_llm_graph_or_template_library(tmp_path):
 
     # Lark's parsers are generated into the compiler (lark_standalone.py): neither lark nor regex is needed;
     # the compiler's data and ToolSpec are plain records, the configuration is read through its validated view,
-    # the installed plugins' entry points come from the user cache
+    # the installed plugins' entry points come from the user cache, whose folder on Linux needs no platformdirs
     heavy = ('litellm', 'langgraph', 'jinja2', 'agent_factory.codegen', 'asyncio', 'ssl', 'httpx', 'mcp', 'lark', 'regex',
-             'pydantic', 'importlib.metadata')
+             'pydantic', 'importlib.metadata', 'platformdirs')
     # specs/billing.md binds a tool to HTTP: building its binding must not load the fetcher
     specs = [str(ROOT / "specs" / "market_research.md"), str(ROOT / "specs" / "billing.md")]
     probe = (f"import sys\nfrom agent_factory.cli import main\ntry:\n    main(['check', *{specs!r}])\n"

@@ -52,3 +52,4 @@ def test_the_manager_registers_the_installed_plugin_under_its_entry_point_name(s
     import af_example_plugin
 
     assert passes.PassManager().pm.get_plugin("example") is af_example_plugin
+

@@ -30,6 +30,7 @@ that sets none is compared with its tier's.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import math
@@ -39,6 +40,7 @@ from functools import cache
 from importlib.util import find_spec
 from pathlib import Path
 
+from agent_factory import usercache
 from agent_factory.compiler import hookimpl
 from agent_factory.compiler.diagnostics import Collector
 from agent_factory.compiler.ir import Spec, Step, Workflow
@@ -150,13 +152,20 @@ class Price:
 
 
 @cache
-def cost_map_text() -> str:
-    """litellm's bundled cost map as text, "" without litellm (litellm itself is not imported)."""
+def cost_map_path() -> Path | None:
+    """litellm's bundled cost map file, None without litellm (litellm itself is not imported)."""
     spec = find_spec("litellm")
     if spec is None or spec.origin is None:
-        return ""
+        return None
     path = Path(spec.origin).parent / COST_MAP_FILE
-    return path.read_text(encoding="utf-8") if path.is_file() else ""
+    return path if path.is_file() else None
+
+
+@cache
+def cost_map_text() -> str:
+    """litellm's bundled cost map as text, "" without litellm."""
+    path = cost_map_path()
+    return path.read_text(encoding="utf-8") if path is not None else ""
 
 
 @cache
@@ -187,14 +196,59 @@ def cost_entry(model: str) -> dict | None:
 
 
 def model_price(model: str) -> tuple[Decimal, Decimal] | None:
-    """(input, output) dollars per token of a litellm model name, or None when unpriced."""
+    """(input, output) dollars per token of a litellm model name, or None when unpriced.
+
+    Reading the 3 MB cost map and finding a model in it took a tenth of a check's start, and
+    a check prices the same few models every time: each answer is kept in the user cache
+    (`agent_factory.usercache`, `prices/`) under the cost map file's path, size and
+    modification time, so upgrading litellm looks them up again."""
+    known = _known_prices()
+    if model not in known:
+        known[model] = _map_price(model)
+        usercache.write("prices", _cost_map_id(), known)
+    found = known[model]
+    return None if found is None else (Decimal(found[0]), Decimal(found[1]))
+
+
+def _map_price(model: str) -> list[str] | None:
+    """[input, output] of `model` (or its name without the provider) in the cost map, as text."""
     for key in (model, model.split("/", 1)[-1]):
         info = cost_entry(key)
         info = info if isinstance(info, dict) else {}
         if info.get("input_cost_per_token") is not None and info.get("output_cost_per_token") is not None:
             # repr() of the float is the shortest text that round-trips: exact Decimal of the intended value
-            return Decimal(repr(info["input_cost_per_token"])), Decimal(repr(info["output_cost_per_token"]))
+            return [repr(info["input_cost_per_token"]), repr(info["output_cost_per_token"])]
     return None
+
+
+@cache
+def _known_prices() -> dict[str, list[str] | None]:
+    """The prices looked up before in this cost map; {} when there are none or they are damaged."""
+    stored = usercache.read("prices", _cost_map_id())
+    if not isinstance(stored, dict) or not all(_is_price(value) for value in stored.values()):
+        return {}
+    return stored
+
+
+def _is_price(value: object) -> bool:
+    if value is None:
+        return True
+    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(part, str) for part in value)):
+        return False
+    try:
+        return all(Decimal(part).is_finite() for part in value)
+    except ArithmeticError:
+        return False
+
+
+@cache
+def _cost_map_id() -> str:
+    """The cost map file's path, size and modification time, hashed."""
+    path = cost_map_path()
+    if path is None:
+        return hashlib.sha256(b"no cost map").hexdigest()
+    stat = path.stat()
+    return hashlib.sha256(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()
 
 
 def runtime_config(ctx: CompileContext | None):

@@ -248,8 +248,21 @@ def fresh_cost_map():
     for cached in (cost.cost_entry, cost.cost_map):
         cached.cache_clear()
     yield cost
-    for cached in (cost.cost_entry, cost.cost_map, cost.cost_map_text):
+    for cached in (cost.cost_entry, cost.cost_map, cost.cost_map_text, cost.cost_map_path, cost._known_prices,
+                   cost._cost_map_id):
         cached.cache_clear()
+
+
+def test_a_price_looked_up_once_is_read_from_the_user_cache_next_time(fresh_cost_map, tmp_path, monkeypatch):
+    cost = fresh_cost_map
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    cost._known_prices.cache_clear()
+    assert cost.model_price("perplexity/sonar") == (Decimal("0.000001"), Decimal("0.000001"))
+    assert cost.model_price("no-such-model") is None
+    cost._known_prices.cache_clear()  # a new process
+    monkeypatch.setattr(cost, "cost_entry", lambda key: pytest.fail(f"the cost map was searched for {key}"))
+    assert cost.model_price("perplexity/sonar") == (Decimal("0.000001"), Decimal("0.000001"))
+    assert cost.model_price("no-such-model") is None
 
 
 def test_a_model_price_is_read_without_parsing_the_whole_cost_map(fresh_cost_map):
