@@ -100,10 +100,12 @@ def test_another_team_gets_404_for_the_run_its_events_and_cancel(hosted):
     acme, globex = make_team(hosted, "Acme", "ada@acme.test"), make_team(hosted, "Globex", "hank@globex.test")
     created = agent(hosted, acme)
     run = hosted.post(f"/v1/agents/{created['id']}/runs?wait=true", json={"input": {"topic": "tea"}}, headers=acme.auth).json()
-    for method, path in (("GET", f"/v1/runs/{run['id']}"), ("GET", f"/v1/runs/{run['id']}/events"),
-                         ("POST", f"/v1/runs/{run['id']}/cancel"), ("POST", f"/v1/agents/{created['id']}/runs")):
+    for method, path, detail in (("GET", f"/v1/runs/{run['id']}", "no such run"),
+                                 ("GET", f"/v1/runs/{run['id']}/events", "no such run"),
+                                 ("POST", f"/v1/runs/{run['id']}/cancel", "no such run"),
+                                 ("POST", f"/v1/agents/{created['id']}/runs", "no such agent")):
         response = hosted.request(method, path, headers=globex.auth, json={"input": {"topic": "x"}} if "agents" in path else None)
-        assert (response.status_code, response.json()["error"]) == (404, "not_found"), f"{method} {path}"
+        assert (response.status_code, response.json()) == (404, {"error": "not_found", "detail": detail}), f"{method} {path}"
     assert hosted.get("/v1/runs", headers=globex.auth).json() == []
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from dataclasses import replace
 
 from fastapi.testclient import TestClient
@@ -39,6 +40,10 @@ def test_a_server_in_replay_mode_runs_from_cassettes_without_calling_the_model(r
     assert [(a["step"], a["outcome"]) for a in run["ledger"]] == [("draft", "replayed"), ("polish", "replayed")]
     # nothing of these runs reached the model (other tests' runs may use it meanwhile)
     assert [r for r in stub.requests if "oolong" in json.dumps(r)] == []
-    assert missed["status"] == "error"
-    assert missed["error"].startswith("replay miss at step 'draft': no cassette for request key ")
-    assert str(tmp_path) not in missed["error"] and "in the server's cassettes" in missed["error"]
+    # the miss names the cassette folder as the server's, never by its path on the server
+    assert missed["status"] == "error" and str(tmp_path) not in missed["error"]
+    lines = missed["error"].splitlines()
+    assert re.fullmatch(r"replay miss at step 'draft': no cassette for request key [0-9a-f]{16} in the server's cassettes",
+                        lines[0]), lines[0]
+    (cassette,) = [p.name for p in tmp_path.rglob("draft-*.json")]
+    assert f"nearest cassette: {cassette} (step 'draft', key {cassette[6:-5]}); differences:" in lines
