@@ -263,7 +263,11 @@ def test_a_configuration_in_the_working_folder_beside_the_spec_is_the_one_used_s
     specs = specs_with_a_config_beside(tmp_path, monkeypatch)
     monkeypatch.chdir(specs)
     result = run("check", "a.md")
-    assert result.stderr == "checked 1 file: 0 errors, 0 warnings\n"
+    # no "is not used" note; the file's trusted power is named, as for every working-folder configuration
+    assert result.stderr == (f"note: using {specs / 'agent-factory.toml'} from the working folder; it\n"
+                             "  - lets python: bindings run tools\n"
+                             "  a configuration runs with your permissions: pass --config to choose one explicitly\n"
+                             "checked 1 file: 0 errors, 0 warnings\n")
 
 
 def test_run_names_a_configuration_beside_the_spec_unless_it_is_the_one_named(tmp_path, monkeypatch):

@@ -34,6 +34,7 @@ import hashlib
 import itertools
 import json
 import math
+import os
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cache
@@ -252,16 +253,19 @@ def _cost_map_id() -> str:
 
 
 def runtime_config(ctx: CompileContext | None):
-    """The router configuration (`agent-factory.toml` or the defaults), once per manager: the
-    view of it validated once per text (`agent_factory.runtime.config_view`; a broken file is
-    reported by the runtime, the estimate uses the defaults), or the `RuntimeConfig` a caller
-    put in the cache."""
+    """The router configuration: the `RuntimeConfig` a caller put in the cache as `cost.config`,
+    else the view of the working folder's `agent-factory.toml` or the defaults, validated once
+    per text (`agent_factory.runtime.config_view`; a broken file is reported by the runtime, the
+    estimate uses the defaults), once per manager and working folder."""
     from agent_factory.runtime.config_view import load_view
 
     cache_ = ctx.cache if ctx is not None else {}
-    if "cost.config" not in cache_:
-        cache_["cost.config"] = load_view()
-    return cache_["cost.config"]
+    if "cost.config" in cache_:
+        return cache_["cost.config"]
+    key = ("cost.config", os.getcwd())  # the view is of the working folder's file
+    if key not in cache_:
+        cache_[key] = load_view()
+    return cache_[key]
 
 
 def alias_price(config, name: str) -> Price | None:
