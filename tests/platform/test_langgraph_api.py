@@ -94,37 +94,6 @@ def test_remote_graph_invokes_the_hosted_agent(live, team_agent):
         ["tea", "polished Polish rough tea"], {"topic": "tea", "rough": "rough tea", "text": "polished Polish rough tea"})
 
 
-def test_a_second_teams_key_gets_404_for_every_id_of_the_first(live, team_agent, client):
-    team, created = team_agent
-    mine = get_sync_client(url=live.url, api_key=team.key)
-    thread = mine.threads.create()
-    run = mine.runs.create(thread["thread_id"], created["id"], input={"topic": "tea"})
-    mine.runs.join(thread["thread_id"], run["run_id"])
-    other_key = make_team(client, "Globex", "hank@globex.test").key
-    other = get_sync_client(url=live.url, api_key=other_key)
-    tid, rid, aid = thread["thread_id"], run["run_id"], created["id"]
-    typed = [lambda: other.assistants.get(aid), lambda: other.assistants.get("two_steps"),
-             lambda: other.assistants.get_schemas(aid), lambda: other.assistants.get_graph(aid),
-             lambda: other.threads.get(tid), lambda: other.threads.get_state(tid), lambda: other.threads.get_history(tid),
-             lambda: other.runs.get(tid, rid), lambda: other.runs.list(tid), lambda: other.threads.delete(tid),
-             lambda: other.runs.create(tid, "two_steps", input={"topic": "x"}),
-             lambda: list(other.runs.stream(tid, aid, input={"topic": "x"})),
-             lambda: list(other.runs.join_stream(tid, rid)),
-             lambda: other.runs.create(None, aid, input={"topic": "x"})]
-    for call in typed:
-        with pytest.raises(NotFoundError):
-            call()
-    for call in (lambda: other.runs.join(tid, rid), lambda: other.runs.wait(tid, aid, input={"topic": "x"})):
-        with pytest.raises(httpx.HTTPStatusError) as raised:
-            call()
-        assert raised.value.response.status_code == 404
-    # the client ignores the answer of cancel: ask over HTTP
-    cancel = httpx.post(f"{live.url}/threads/{tid}/runs/{rid}/cancel", headers={"x-api-key": other_key})
-    assert (cancel.status_code, cancel.json()["error"]) == (404, "not_found")
-    assert other.assistants.search() == [] and other.threads.search() == []
-    assert mine.threads.get(tid)["status"] == "idle"
-
-
 NOT_FOUND = {"error": "not_found", "detail": "Thread or assistant not found."}
 
 
@@ -135,6 +104,35 @@ def _refused(call) -> tuple[int, dict]:
     response = raised.value.response
     response.read()
     return response.status_code, response.json()
+
+
+def test_a_second_teams_key_gets_404_for_every_id_of_the_first(live, team_agent, client):
+    team, created = team_agent
+    mine = get_sync_client(url=live.url, api_key=team.key)
+    thread = mine.threads.create()
+    run = mine.runs.create(thread["thread_id"], created["id"], input={"topic": "tea"})
+    mine.runs.join(thread["thread_id"], run["run_id"])
+    other_key = make_team(client, "Globex", "hank@globex.test").key
+    other = get_sync_client(url=live.url, api_key=other_key)
+    tid, rid, aid = thread["thread_id"], run["run_id"], created["id"]
+    no_thread = (404, {"error": "not_found", "detail": "no such thread"})
+    no_run = (404, {"error": "not_found", "detail": "no such run"})
+    calls = [(lambda: other.assistants.get(aid), (404, NOT_FOUND)), (lambda: other.assistants.get("two_steps"), (404, NOT_FOUND)),
+             (lambda: other.assistants.get_schemas(aid), (404, NOT_FOUND)), (lambda: other.assistants.get_graph(aid), (404, NOT_FOUND)),
+             (lambda: other.threads.get(tid), no_thread), (lambda: other.threads.get_state(tid), no_thread),
+             (lambda: other.threads.get_history(tid), no_thread), (lambda: other.runs.get(tid, rid), no_run),
+             (lambda: other.runs.list(tid), no_thread), (lambda: other.threads.delete(tid), no_thread),
+             (lambda: other.runs.create(tid, "two_steps", input={"topic": "x"}), no_thread),
+             (lambda: list(other.runs.stream(tid, aid, input={"topic": "x"})), no_thread),
+             (lambda: list(other.runs.join_stream(tid, rid)), no_run),
+             (lambda: other.runs.create(None, aid, input={"topic": "x"}), (404, NOT_FOUND)),
+             (lambda: other.runs.join(tid, rid), no_run), (lambda: other.runs.wait(tid, aid, input={"topic": "x"}), no_thread),
+             # the client ignores the answer of cancel: ask over HTTP
+             (lambda: httpx.post(f"{live.url}/threads/{tid}/runs/{rid}/cancel", headers={"x-api-key": other_key}).raise_for_status(),
+              no_run)]
+    assert [_refused(call) for call, _ in calls] == [answer for _, answer in calls]
+    assert other.assistants.search() == [] and other.threads.search() == []
+    assert mine.threads.get(tid)["status"] == "idle"
 
 
 def test_another_teams_assistant_in_a_run_body_is_not_found_and_nothing_is_queued(live, team_agent, client, database):
