@@ -14,7 +14,10 @@ measured in the same rounds: `python -c pass` (the interpreter alone) and
 Commands: `agent-factory --version`, `agent-factory check` of one shipped spec, and `check` of
 the whole `specs/` folder. One check runs before timing, so the children find their bytecode
 written (`PYTHONDONTWRITEBYTECODE` is dropped from their environment), as an installed package
-has it.
+has it, and the user cache filled (the validated configuration view, the installed plugins,
+the model prices: `agent_factory/usercache.py`). `--cold` turns that cache off, which is what
+the first check after editing `agent-factory.toml`, installing a package or upgrading litellm
+costs.
 """
 
 from __future__ import annotations
@@ -76,14 +79,17 @@ def report(medians: dict[str, tuple[float, float]]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--cold", action="store_true", help="turn the user cache off (AGENT_FACTORY_NO_CACHE=1)")
     args = parser.parse_args()
     env = {**os.environ, "NO_COLOR": "1"}
+    if args.cold:
+        env["AGENT_FACTORY_NO_CACHE"] = "1"
     # an installed package has its bytecode; without it every start compiles the sources again
     # (more than 100 ms), so the warm-up run below writes it even where the shell says not to
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     timed(COMMANDS[f"agent-factory check {SPEC}"], env)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, load average "
-          f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}, {args.runs} runs")
+          f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}, {args.runs} runs, user cache {'off' if args.cold else 'warm'}")
     report(measure(args.runs, env))
     return 0
 
