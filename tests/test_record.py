@@ -91,6 +91,12 @@ def test_ir_json_reads_back_equal_with_exact_literal_values():
     (lambda d: d["invariants"][0]["check"]["tree"]["right"].update(type="bool"),
      "Spec.invariants.0.check.tree.right.value: a bool literal needs true or false, got '0.50'"),
     (lambda d: d.update(invariants={}), "Spec.invariants: expected a list, got {}"),
+    (lambda d: d["invariants"][0]["check"]["tree"].update(node=["binary"]),
+     'Spec.invariants.0.check.tree.node: expected one of "literal", "path", "unary", "binary", "call", "list", '
+     'got ["binary"]'),
+    (lambda d: d["invariants"][0]["check"]["tree"].update(node={"node": "binary"}),
+     'Spec.invariants.0.check.tree.node: expected one of "literal", "path", "unary", "binary", "call", "list", '
+     'got {"node": "binary"}'),
 ])
 def test_loading_malformed_ir_names_the_field_and_what_was_wrong(change, message):
     data = ir()
@@ -105,3 +111,17 @@ def test_loading_text_that_is_not_json_says_so():
         Spec.model_validate_json("{")
     assert str(caught.value) == "Spec: not JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"
     assert json.loads(Spec.model_validate(ir()).model_dump_json()) == ir()
+
+
+def test_loading_ir_nested_past_the_recursion_limit_says_so():
+    data = ir()
+    tree = data["invariants"][0]["check"]["tree"]
+    for _ in range(sys.getrecursionlimit()):
+        tree = {"node": "unary", "op": "not", "operand": tree, "span": tree["span"]}
+    data["invariants"][0]["check"]["tree"] = tree
+    with pytest.raises(RecordError) as caught:
+        Spec.model_validate(data)
+    assert str(caught.value) == "Spec: nested too deeply to load"
+    with pytest.raises(RecordError) as caught:
+        Spec.model_validate_json("[" * 100_000)
+    assert str(caught.value) == "Spec: not JSON: nested too deeply"

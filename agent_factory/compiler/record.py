@@ -89,7 +89,10 @@ class Record:
     def model_validate(cls, data: Any) -> Self:
         """The record `data` (a dict as `model_dump(mode="json")` writes it) describes; raises
         `RecordError` naming the first field that is missing, unknown or of the wrong type."""
-        return _loader(cls)(data, cls.__name__)
+        try:
+            return _loader(cls)(data, cls.__name__)
+        except RecursionError:  # as pydantic's depth limit: deep garbage is malformed input, not a crash
+            raise RecordError(f"{cls.__name__}: nested too deeply to load") from None
 
     @classmethod
     def model_validate_json(cls, text: str | bytes) -> Self:
@@ -97,6 +100,8 @@ class Record:
             data = json.loads(text)
         except ValueError as error:
             raise RecordError(f"{cls.__name__}: not JSON: {error}") from None
+        except RecursionError:
+            raise RecordError(f"{cls.__name__}: not JSON: nested too deeply") from None
         return cls.model_validate(data)
 
     @classmethod
@@ -206,7 +211,7 @@ def _tagged(classes: tuple[type[Record], ...]) -> Load:
         if not isinstance(value, dict):
             raise RecordError(f"{where}: expected an object, got {_shown(value)}")
         tag = value.get("node")
-        if tag not in by_tag:
+        if not isinstance(tag, str) or tag not in by_tag:
             raise RecordError(f"{where}.node: expected {_listed(by_tag)}, got {_shown(tag)}")
         return _loader(by_tag[tag])(value, where)
 
