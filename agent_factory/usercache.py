@@ -4,7 +4,8 @@
 its time. Two things it needs seldom change between starts and are slow to find out: the
 validated view of `agent-factory.toml` (`runtime/config_view.py`) and the plugins installed
 in the environment (`compiler/passes.py`). Each is kept as a JSON file named by a hash of what
-it was derived from, so a change to any of that is a new name, never a stale read.
+it was derived from (files by their `stamp`), so a change to any of that is a new name, never a
+stale read.
 
 The folder (`agent-factory/<kind>/` in the user's cache directory) is made 0700 and not used
 when someone else owns it; a file that cannot be read, written or parsed only means deriving
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from _thread import get_ident
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,18 @@ def cache_home() -> Path:
     return user_cache_path()
 
 
+def stamp(path: str | os.PathLike[str]) -> str:
+    """The file or folder at `path` as a cache key names it: its path, size, modification and
+    change times and inode, so a rewrite is a new key even when an installer keeps the archive's
+    modification time and the size is the same (a rewrite sets the change time, a replacement
+    is another inode); only the path when there is nothing there (appearing is then a new key)."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return str(path)
+    return f"{path}\t{found.st_size}\t{found.st_mtime_ns}\t{found.st_ctime_ns}\t{found.st_ino}"
+
+
 def read(kind: str, key: str) -> Any:
     """The JSON value stored for `key`, None when there is none (or it cannot be read)."""
     where = folder(kind)
@@ -61,7 +75,7 @@ def read(kind: str, key: str) -> Any:
         return None
     try:
         return json.loads((where / f"{key}.json").read_bytes())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: nested past the parser's depth
         return None
 
 
@@ -70,7 +84,7 @@ def write(kind: str, key: str, value: Any) -> None:
     where = folder(kind)
     if where is None:
         return
-    partial = where / f"{key}.{os.getpid()}.tmp"
+    partial = where / f"{key}.{os.getpid()}.{get_ident()}.tmp"  # one per writer, threads included
     try:
         partial.write_text(json.dumps(value), encoding="utf-8")
         os.replace(partial, where / f"{key}.json")

@@ -53,3 +53,20 @@ def test_the_manager_registers_the_installed_plugin_under_its_entry_point_name(s
 
     assert passes.PassManager().pm.get_plugin("example") is af_example_plugin
 
+
+
+def test_an_egg_info_rewritten_in_place_scans_again(scans, tmp_path, monkeypatch):
+    # setuptools' develop mode (`pip install -e` of an older project) rewrites entry_points.txt
+    # in the project's folder, which leaves the folder's modification time as it was
+    project = tmp_path / "project"
+    (project / "dev_plugin.egg-info").mkdir(parents=True)
+    entry_points = project / "dev_plugin.egg-info" / "entry_points.txt"
+    entry_points.write_text("[agent_factory]\nold = dev_plugin\n", encoding="utf-8")
+    monkeypatch.setattr(sys, "path", [*sys.path, str(project)])
+    assert sorted(passes.installed_plugins()) == [EXAMPLE, ("old", "dev_plugin", "")]
+    folder_time = os.stat(project).st_mtime_ns
+    entry_points.write_text("[agent_factory]\nrenamed = dev_plugin:hooks\n", encoding="utf-8")
+    os.utime(entry_points, ns=(0, os.stat(entry_points).st_mtime_ns + 1))
+    assert os.stat(project).st_mtime_ns == folder_time
+    assert sorted(passes.installed_plugins()) == [EXAMPLE, ("renamed", "dev_plugin", "hooks")]
+    assert len(scans) == 2

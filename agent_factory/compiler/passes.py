@@ -164,7 +164,9 @@ def installed_plugins() -> list[tuple[str, str, str]]:
     distribution, about a tenth of a check's start, and the answer changes only when a package
     is installed or removed, which changes the modification time of its folder on `sys.path`.
     So the list is kept in the user cache (`agent_factory.usercache`) under a hash of the
-    Python version and every `sys.path` entry with its modification time."""
+    Python version, every `sys.path` entry's `usercache.stamp` and that of the entry points file
+    of every `*.egg-info` folder in them (setuptools' develop mode rewrites it in place, which
+    leaves the folder as it was)."""
     key = _installed_key()
     found = usercache.read("plugins", key)
     if not _is_plugin_list(found):
@@ -178,13 +180,22 @@ def installed_plugins() -> list[tuple[str, str, str]]:
 def _installed_key() -> str:
     import hashlib
 
+    stdlib = os.path.dirname(os.__file__)  # holds no plugin: not listed
     stamps = [sys.version]
-    for entry in sys.path:
-        try:
-            stamps.append(f"{entry}\t{os.stat(entry or os.curdir).st_mtime_ns}")
-        except OSError:
-            stamps.append(entry)  # absent now: appearing later changes the key
+    for entry in (path or os.getcwd() for path in sys.path):  # "": the working folder
+        stamps.append(usercache.stamp(entry))
+        if entry != stdlib:
+            stamps += _egg_info_stamps(entry)
     return hashlib.sha256("\n".join(stamps).encode()).hexdigest()
+
+
+def _egg_info_stamps(entry: str) -> list[str]:
+    try:
+        with os.scandir(entry) as found:
+            return sorted(usercache.stamp(os.path.join(item.path, "entry_points.txt"))
+                          for item in found if item.name.endswith(".egg-info") and item.is_dir())
+    except OSError:
+        return []
 
 
 def _is_plugin_list(found: object) -> bool:

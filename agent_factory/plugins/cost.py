@@ -201,8 +201,8 @@ def model_price(model: str) -> tuple[Decimal, Decimal] | None:
 
     Reading the 3 MB cost map and finding a model in it took a tenth of a check's start, and
     a check prices the same few models every time: each answer is kept in the user cache
-    (`agent_factory.usercache`, `prices/`) under the cost map file's path, size and
-    modification time, so upgrading litellm looks them up again."""
+    (`agent_factory.usercache`, `prices/`) under the cost map file's `usercache.stamp` (path,
+    size, times, inode), so upgrading litellm looks them up again."""
     known = _known_prices()
     if model not in known:
         known[model] = _map_price(model)
@@ -244,12 +244,9 @@ def _is_price(value: object) -> bool:
 
 @cache
 def _cost_map_id() -> str:
-    """The cost map file's path, size and modification time, hashed."""
+    """The cost map file's `usercache.stamp`, hashed."""
     path = cost_map_path()
-    if path is None:
-        return hashlib.sha256(b"no cost map").hexdigest()
-    stat = path.stat()
-    return hashlib.sha256(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()
+    return hashlib.sha256(b"no cost map" if path is None else usercache.stamp(path).encode()).hexdigest()
 
 
 def runtime_config(ctx: CompileContext | None):

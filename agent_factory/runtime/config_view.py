@@ -6,8 +6,10 @@ fallback chain. Validating the file builds the runtime's pydantic models (`confi
 importing pydantic and those models took a fifth of a check's start, for a file that seldom
 changes. So `load_view` validates a configuration text with those same models, exactly as
 `run` does, and keeps what the estimate reads in the user cache (`agent_factory.usercache`,
-`config/`), named by the SHA-256 of the text, the embedded defaults and the agent-factory
-version; the next check of the same text reads that file and does not import pydantic.
+`config/`), named by the SHA-256 of the text, the embedded defaults, the agent-factory version
+and the `usercache.stamp` of the modules that validate it (`VALIDATORS`: an edit of them in a
+development install is a new name); the next check of the same text reads that file and does
+not import pydantic.
 
 A text that does not validate is kept as such too: the estimate then uses the defaults, as it
 always has (the runtime reports the error). A file found in the working folder that holds
@@ -29,6 +31,9 @@ from agent_factory import __version__, usercache
 
 CONFIG_FILENAME = "agent-factory.toml"
 DEFAULT_CONFIG_NAME = "<embedded defaults>"
+# the code that decides a text's view: the models, their tools' models and enums, the JSON form
+VALIDATORS = tuple(Path(__file__).parents[1] / name for name in (
+    "runtime/config.py", "runtime/tools/config.py", "compiler/ir.py", "runtime/config_view.py"))
 
 
 @dataclass(frozen=True)
@@ -140,7 +145,8 @@ def default_config_text() -> str:
 
 def _validated(text: str, source: str) -> ConfigView | None:
     """The view of `text` (None when it does not validate), from the cache when it is there."""
-    key = hashlib.sha256("\0".join((__version__, source, text, default_config_text())).encode()).hexdigest()
+    code = "\0".join(map(usercache.stamp, VALIDATORS))
+    key = hashlib.sha256("\0".join((__version__, code, source, text, default_config_text())).encode()).hexdigest()
     stored = usercache.read("config", key)
     if stored is not None:
         try:

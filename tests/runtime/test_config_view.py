@@ -126,3 +126,15 @@ def test_the_cache_can_be_turned_off(folders, tmp_path, monkeypatch):
     load_view()
     assert calls == ["<embedded defaults>", "<embedded defaults>"]
     assert not (tmp_path / "cache").exists()
+
+
+def test_an_edit_of_the_validating_code_validates_again(folders, tmp_path, monkeypatch):
+    # in a development install the version stays the same while the models change
+    _, calls = folders
+    model = tmp_path / "config.py"
+    model.write_text("rules = 1\n", encoding="utf-8")
+    monkeypatch.setattr(config_view, "VALIDATORS", (model,))
+    load_view()
+    model.write_text("rules = 22\n", encoding="utf-8")
+    load_view()
+    assert calls == ["<embedded defaults>", "<embedded defaults>"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -285,3 +286,30 @@ def test_the_cost_map_entry_is_the_one_json_loads_keeps_whatever_the_layout(fres
             cached.cache_clear()
         assert {key: cost.cost_entry(key) for key in ("m", "n")} == expected
         assert cost.cost_entry("x") is None
+
+
+def test_prices_are_looked_up_again_in_a_cost_map_replaced_with_the_same_size_and_time(
+        fresh_cost_map, tmp_path, monkeypatch):
+    # an installer may keep the archive's modification time, and two releases' maps one size
+    cost = fresh_cost_map
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("AGENT_FACTORY_NO_CACHE", raising=False)
+    path = tmp_path / cost.COST_MAP_FILE
+    monkeypatch.setattr(cost, "cost_map_path", lambda: path)
+
+    def install(price: str) -> None:
+        new = tmp_path / "new.json"
+        new.write_text(json.dumps({"m": {"input_cost_per_token": float(price), "output_cost_per_token": float(price)}},
+                                  indent=4), encoding="utf-8")
+        os.utime(new, ns=(0, 10**18))
+        os.replace(new, path)
+
+    def first_check() -> tuple[Decimal, Decimal] | None:
+        for cached in (cost.cost_entry, cost.cost_map, cost.cost_map_text, cost._known_prices, cost._cost_map_id):
+            cached.cache_clear()
+        return cost.model_price("m")
+
+    install("0.1")
+    assert first_check() == (Decimal("0.1"), Decimal("0.1"))
+    install("0.2")
+    assert first_check() == (Decimal("0.2"), Decimal("0.2"))
