@@ -79,7 +79,7 @@ class Attempt:
         self.id, self.team, self.number = run["id"], run["team_id"], run["attempt"]
         self.pending: list[tuple[str, Any]] = []  # events not written yet, oldest first
         self.nudge = asyncio.Event()  # set when an event is pending or the writer must stop
-        self.stopping = False
+        self.stop = asyncio.Event()  # set when the writer must stop (cuts its batch window short)
         self.llm: list[dict[str, Any]] = []  # this attempt's model calls so far
 
     async def run(self, aborted) -> None:
@@ -160,21 +160,16 @@ class Attempt:
         written by whoever stopped it (in the run's outcome, so `run.end` comes last)."""
         while True:
             await self.nudge.wait()
-            if not self.stopping:
+            if not self.stop.is_set():
                 with suppress(TimeoutError):  # the batch window, cut short by a stop
-                    await asyncio.wait_for(self._stop_requested(), EVENT_BATCH_S)
-            if self.stopping:
+                    await asyncio.wait_for(self.stop.wait(), EVENT_BATCH_S)
+            if self.stop.is_set():
                 return
             await self._write(self._take_pending())
 
-    async def _stop_requested(self) -> None:
-        while not self.stopping:
-            self.nudge.clear()
-            await self.nudge.wait()
-
     async def _stop_writer(self, writer: asyncio.Task) -> None:
         """Stop the writer once the batch it may be writing is in (events keep their order)."""
-        self.stopping = True
+        self.stop.set()
         self.nudge.set()
         try:
             await asyncio.shield(writer)
