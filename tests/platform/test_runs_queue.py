@@ -62,6 +62,7 @@ def test_a_pooled_checkpoint_connection_carries_the_team_of_the_run_holding_it_a
         async with CheckpointConnections(database.app, 1) as connections:
             for team in (first, second):
                 async with connections.saver(team) as saver:
+                    await saver.drain()  # the tenant is set by the first statement the saver sends
                     row = await (await saver.conn.execute(query)).fetchone()
                     seen.append((row["pid"], row["team"]))
             async with connections.pool.connection() as conn:  # given back: the tenant is gone

@@ -4,7 +4,8 @@ A run checkpoints on a connection (autocommit, as the saver wants it) whose sess
 run's team: the checkpoint tables fill `team_id` from it and their policies show only that team's
 rows, so even a wrong thread id cannot reach another team's checkpoints. A worker keeps these
 connections in a pool (`CheckpointConnections`): opening one cost more than a short run's
-checkpoints. The tenant is set each time a run takes a connection and reset when it gives it back.
+checkpoints. The tenant is set by the first statement a run's saver sends (before its reads and
+writes) and reset when the run gives the connection back.
 Checkpoints are read strictly: only the value types LangGraph's serializer lists as safe are
 revived, never pickle. A run's saver queues its writes and sends them in batches
 (`saver.BatchingSaver`); its connection goes back only once they are in.
@@ -49,12 +50,12 @@ class CheckpointConnections:
         await self.pool.close()
 
     @asynccontextmanager
-    async def saver(self, team_id: UUID) -> AsyncIterator[object]:
-        """A saver on a pooled connection, its tenant `team_id` until it is given back (a
-        connection given back in a transaction or mid-query is closed by the pool, not reused)."""
+    async def saver(self, team_id: UUID, new_thread: str | None = None) -> AsyncIterator[object]:
+        """A saver on a pooled connection, its tenant `team_id` until it is given back (set by the
+        first statement the saver sends; a connection given back in a transaction or mid-query is
+        closed by the pool, not reused). `new_thread`: a thread just made for the run."""
         async with self.pool.connection() as conn:
-            await conn.execute(SET_TEAM, (str(team_id),))
-            async with _saver_on(conn) as saver:
+            async with _saver_on(conn, (False, SET_TEAM, (str(team_id),)), new_thread) as saver:
                 yield saver
 
 
@@ -84,12 +85,12 @@ async def team_saver(app_url: str, team_id: UUID, batching: bool = False) -> Asy
 
 
 @asynccontextmanager
-async def _saver_on(conn) -> AsyncIterator[object]:
+async def _saver_on(conn, first=None, new_thread: str | None = None) -> AsyncIterator[object]:
     """A `BatchingSaver` on `conn`; the context ends once its writes are committed, raising why
     one was not (unless it ends on an error of its own)."""
     from .saver import BatchingSaver
 
-    saver = BatchingSaver(conn, serde=strict_serializer())
+    saver = BatchingSaver(conn, serde=strict_serializer(), first=first, new_thread=new_thread)
     try:
         yield saver
     except BaseException:

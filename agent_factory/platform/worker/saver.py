@@ -11,6 +11,11 @@ later than the stock saver would commit it, in the order the writes were made, a
 none of it, and nothing after a batch that failed. What LangGraph no longer waits for, its
 caller does: `drain()` before anything relies on the checkpoints (the worker, before it writes a
 run's outcome; a saver context, when it ends).
+
+Two round trips a run used to start with are saved too: the statement that sets the connection's
+tenant can be the first of the first batch (`first`: before every statement the saver sends, reads
+included), and a thread made for this run (`new_thread`) is known to have no checkpoint, so
+LangGraph's first look at it is answered without asking.
 """
 
 from __future__ import annotations
@@ -44,11 +49,17 @@ class BatchingSaver(AsyncPostgresSaver):
     pipelined cursors, which only send) are queued and sent a batch at a time; a read waits for
     the writes queued before it, and `drain()` for all of them."""
 
-    def __init__(self, conn, serde=None) -> None:
+    def __init__(self, conn, serde=None, first: Statement | None = None, new_thread: str | None = None) -> None:
         super().__init__(conn, serde=serde)
-        self.queue: list[Statement] = []
+        self.queue: list[Statement] = [first] if first else []
+        self.new_thread = new_thread  # no checkpoint until the saver writes one
         self.sender: asyncio.Task | None = None
         self.failed: BaseException | None = None  # why a batch failed: nothing is sent after it
+
+    async def aget_tuple(self, config) -> Any:
+        if config["configurable"]["thread_id"] == self.new_thread:
+            return None
+        return await super().aget_tuple(config)
 
     @asynccontextmanager
     async def _cursor(self, *, pipeline: bool = False) -> AsyncIterator[Any]:
@@ -61,11 +72,16 @@ class BatchingSaver(AsyncPostgresSaver):
         recorder = _Recorder()
         yield recorder
         self.queue.extend(recorder.statements)
+        self.new_thread = None
+        self._send_queued()
+
+    def _send_queued(self) -> None:
         if self.queue and (self.sender is None or self.sender.done()):
             self.sender = self.loop.create_task(self._send_queue())
 
     async def drain(self) -> None:
         """Wait until every write queued so far is committed; raises why one was not."""
+        self._send_queued()
         while self.sender is not None and not self.sender.done():
             await asyncio.shield(self.sender)
         self._raise_failure()

@@ -88,7 +88,7 @@ class Attempt:
         work = asyncio.current_task()
         beat = asyncio.create_task(self._heartbeat(work))
         try:
-            async with self._saver() as saver:
+            async with self._saver(thread) as saver:
                 inputs = await self._inputs(saver, thread)
                 self.emit("run.start", {"attempt": self.number, "resumed": inputs is None})
                 result = await self._execute(inputs, thread, saver)
@@ -110,16 +110,20 @@ class Attempt:
                 with suppress(Exception):
                     await self._write(self._take_pending())
 
-    def _saver(self):
+    def _saver(self, thread: str):
         if self.checkpoints is not None:
-            return self.checkpoints.saver(self.team)
+            return self.checkpoints.saver(self.team, thread if self._new_thread() else None)
         return team_saver(self.settings.database.app, self.team, batching=True)
+
+    def _new_thread(self) -> bool:
+        """A first attempt on a thread of its own, just made: no checkpoint to look up."""
+        return self.number == 1 and self.run_row.get("base_checkpoint") is not None
 
     async def _inputs(self, saver, thread: str) -> dict[str, Any] | None:
         """The inputs, or None to resume: a retried attempt whose predecessor checkpointed past
         the checkpoint the run started from goes on from there."""
         base = self.run_row.get("base_checkpoint")
-        if self.number == 1 and base is not None:  # a thread of its own, just made: nothing to look up
+        if self._new_thread():
             return self.run_row["input"] or None
         latest = await latest_checkpoint(saver, thread) or ""
         if base is None:
