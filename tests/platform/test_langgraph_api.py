@@ -97,12 +97,18 @@ def test_remote_graph_invokes_the_hosted_agent(live, team_agent):
 NOT_FOUND = {"error": "not_found", "detail": "Thread or assistant not found."}
 
 
-def _refused(call) -> tuple[int, dict]:
-    """The status and body of the error `call` raised (the client reads a stream's body too)."""
+def _refusal(call) -> httpx.Response:
+    """The error answer `call` raised, its body read (the client reads a stream's body too)."""
     with pytest.raises(httpx.HTTPStatusError) as raised:
         call()
     response = raised.value.response
     response.read()
+    return response
+
+
+def _refused(call) -> tuple[int, dict]:
+    """The status and body of the error `call` raised."""
+    response = _refusal(call)
     return response.status_code, response.json()
 
 
@@ -152,6 +158,34 @@ def test_another_teams_assistant_in_a_run_body_is_not_found_and_nothing_is_queue
     assert other.runs.list(own) == [] and other.threads.get(own)["status"] == "idle"
     assert owner_sql(database, "SELECT count(*) FROM runs") == [(0,)]
     assert owner_sql(database, "SELECT count(*) FROM team_usage") == [(0,)]
+
+
+def test_past_the_rate_limit_langgraph_runs_get_429_before_their_thread_or_assistant_is_read(
+        runs_settings, team_agent, database):
+    team, created = team_agent
+    # no worker of its own: the session's live server runs the accepted runs
+    settings = replace(runs_settings, runs=replace(runs_settings.runs, worker_concurrency=0, rate_limits={"free": "3/minute"}))
+    with LiveServer(create_app(settings)) as limited:
+        lg = get_sync_client(url=limited.url, api_key=team.key)
+        tid = lg.threads.create()["thread_id"]
+        lg.runs.create(tid, "two_steps", input={"topic": "tea"})
+        lg.runs.create(None, created["id"], input={"topic": "tea"})
+        lg.runs.create(None, "two_steps", input={"topic": "tea"})
+        # past the rate, a request is refused before its thread, assistant or inputs are read
+        calls = [lambda: lg.runs.create(tid, "two_steps", input={"topic": "tea"}),
+                 lambda: lg.runs.create(str(uuid4()), "two_steps", input={"topic": "tea"}),
+                 lambda: lg.runs.wait(None, "no_such_graph", input={"topic": "tea"}),
+                 lambda: lg.runs.wait(None, "two_steps", input={"topik": "tea"}),
+                 lambda: list(lg.runs.stream(None, str(uuid4()), input={"topic": "tea"}))]
+        refusals = [_refusal(call) for call in calls]
+    for refused in refusals:
+        retry = refused.headers["Retry-After"]
+        assert 1 <= int(retry) <= 60
+        assert (refused.status_code, refused.json()) == (429, {
+            "error": "rate_limited", "detail": f"rate limit of the `free` plan reached (3 runs per 60 s); retry in {retry} s"})
+        assert [refused.headers[h] for h in ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Policy")] == ["3", "0", "3;w=60"]
+    assert owner_sql(database, "SELECT count(*) FROM runs") == [(3,)]
+    assert owner_sql(database, "SELECT runs FROM team_usage WHERE team_id = %s", team.id) == [(3,)]
 
 
 def test_searches_filtering_by_another_teams_ids_and_metadata_find_nothing_of_theirs(live, team_agent, client):

@@ -190,12 +190,13 @@ async def thread_history(thread_id: str, request: Request, body: HistoryQuery | 
 async def _start(request: Request, principal: Principal, body: RunCreate, thread_id: UUID | None) -> dict[str, Any]:
     service.unsupported(body)
     app = request.app
+    await runs.admit(app.state.pool, principal, app.state.rate_limiter)  # 429 before anything is read
     if thread_id is not None:
-        await threads.get(app.state.pool, principal, thread_id)  # 404 before anything else
+        await threads.get(app.state.pool, principal, thread_id)  # then 404 before the assistant is looked for
     agent = await service.resolve(app.state.pool, principal, body.assistant_id)
     new = runs.NewRun(agent["id"], body.input or None, thread_id, body.multitask_strategy,
                       options={"stream_mode": body.modes()}, metadata=body.metadata or {})
-    run, _ = await runs.create(app.state.pool, principal, app.state.settings, new, app.state.rate_limiter)
+    run, _ = await runs.create(app.state.pool, principal, app.state.settings, new)  # counted by `admit`
     return run
 
 

@@ -53,7 +53,7 @@ async def create(pool: asyncpg.Pool, principal: Principal, settings: Settings, n
     async with tenant_transaction(pool, team, principal.user_id) as conn:
         limits = await quotas.limits(conn, team)
         plan = limits["plan"]
-        headers = await limiter.hit(plan, str(principal.key_id or principal.session_id)) if limiter else {}
+        headers = await _hit(limiter, plan, principal)
         version = await repository.agent_version(conn, team, new.agent_id)
         if version is None:
             raise NotFound("no such agent")
@@ -68,6 +68,19 @@ async def create(pool: asyncpg.Pool, principal: Principal, settings: Settings, n
         lock = str(new.thread_id) if new.thread_id else None
         run["job_id"] = await repository.defer(conn, run["id"], team, lock, settings.runs.queue)
     return run, headers
+
+
+async def admit(pool: asyncpg.Pool, principal: Principal, limiter) -> dict[str, str]:
+    """Count one run request against the caller's rate limit, reading only the team's plan: the
+    `RateLimit-*` headers, or 429. For routes that read the request's thread or agent before
+    `create`; they give `create` no limiter, so a request counts once."""
+    async with tenant_transaction(pool, principal.team_id, principal.user_id) as conn:
+        plan = (await quotas.limits(conn, principal.team_id))["plan"]
+    return await _hit(limiter, plan, principal)
+
+
+async def _hit(limiter, plan: str, principal: Principal) -> dict[str, str]:
+    return await limiter.hit(plan, str(principal.key_id or principal.session_id)) if limiter else {}
 
 
 async def _checked_inputs(conn: asyncpg.Connection, team: UUID, version: asyncpg.Record, new: NewRun,
