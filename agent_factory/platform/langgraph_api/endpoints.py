@@ -201,7 +201,7 @@ async def _start(request: Request, principal: Principal, body: RunCreate, thread
 
 
 async def _waited(request: Request, principal: Principal, run: dict[str, Any]) -> JSONResponse:
-    ended = await runs.wait(request.app.state.pool, principal, run["id"], WAIT_S, request.app.state.run_waiter)
+    ended = await runs.wait(request.app.state.pool, principal, run["id"], WAIT_S, request.app.state.run_waiter, created=run)
     headers = stream.links(run)
     if "Location" in headers:
         headers["Location"] = headers["Content-Location"] + "/join"
