@@ -8,10 +8,12 @@ import threading
 from dataclasses import replace
 from decimal import Decimal
 
+import pytest
 from fastapi.testclient import TestClient
 
 from conftest import empty, make_team
 from agent_factory.platform.app import create_app
+from agent_factory.platform.worker.execute import SpecNoLongerChecks, spec_and_plan
 from agent_factory.platform.worker.tasks import EVENT_BATCH_S
 from hosted_runs import TWO_STEPS, agent, chat_and_values, ended, owner_sql, until
 
@@ -208,6 +210,45 @@ def test_a_hosted_run_never_runs_a_python_binding_the_operator_did_not_allow(hos
     assert run["error"] == ("step 'call' (spec.md:17): tool 'dump' failed: python binding 'json:dumps' is not allowed: it "
                             "runs code with your permissions; add 'json' to [tools] allow_python in agent-factory.toml "
                             "to let it run")
+
+
+def test_a_queued_run_whose_spec_no_longer_checks_fails_at_once_and_gives_its_run_back(hosted, database, script):
+    team = make_team(hosted, "Acme", "ada@acme.test")
+    created = agent(hosted, team)
+    thread = hosted.post("/v1/threads", json={}, headers=team.auth).json()
+    script.hold["polish"] = threading.Event()
+    first = hosted.post(f"/v1/agents/{created['id']}/runs", json={"input": {"topic": "tea"}, "thread_id": thread["id"]},
+                        headers=team.auth).json()
+    until(lambda: "polish" in script.seen)
+    queued = hosted.post(f"/v1/agents/{created['id']}/runs", json={"input": {"topic": "milk"}, "thread_id": thread["id"]},
+                         headers=team.auth).json()
+    # while it waits for the thread, its version stops checking (as after an upgrade of the server's compiler)
+    owner_sql(database, "UPDATE agent_versions SET spec_text = replace(spec_text, 'Draft {topic}', 'Draft {subject}') "
+                        "WHERE agent_id = %s", created["id"])
+    script.hold.pop("polish").set()
+    assert until(lambda: ended(hosted, team, first["id"]))["status"] == "success"
+    run = until(lambda: ended(hosted, team, queued["id"]))
+    error = ("the stored spec no longer checks clean on this server; store a new version:\n"
+             "spec.md:17:17: error[E305]: `{subject}` in the prompt of `draft` is not an input or an output of an earlier step")
+    assert (run["status"], run["error"], run["error_type"], run["attempt"], run["ledger"]) == (
+        "error", error, "SpecError", 1, [])
+    assert owner_sql(database, "SELECT status FROM procrastinate_jobs WHERE args->>'run_id' = %s", queued["id"]) == [
+        ("succeeded",)]  # ended by its first job attempt, not retried
+    assert owner_sql(database, "SELECT event, data->>'error' FROM run_events WHERE run_id = %s ORDER BY seq", queued["id"]) == [
+        ("run.start", None), ("run.end", error)]
+    # the first run is counted and paid; the failed one gave its run and its hold back
+    assert owner_sql(database, "SELECT runs, spend_reserved_usd, spend_usd FROM team_usage WHERE team_id = %s", team.id) == [
+        (1, Decimal(0), Decimal("0.000040"))]
+    assert hosted.get(f"/v1/threads/{thread['id']}", headers=team.auth).json()["status"] == "error"
+
+
+def test_a_configuration_that_no_longer_loads_fails_the_check_without_naming_its_path(tmp_path):
+    config = tmp_path / "agent-factory.toml"
+    config.write_text("[router\n", encoding="utf-8")
+    with pytest.raises(SpecNoLongerChecks) as caught:
+        spec_and_plan(TWO_STEPS, config)
+    assert str(caught.value) == ("the server's configuration does not load; tell its operator: agent-factory.toml: "
+                                 "invalid TOML: Expected ']' at the end of a table declaration (at line 1, column 8)")
 
 
 def test_a_run_whose_attempts_are_used_up_ends_in_error_and_frees_its_thread(hosted, database, runs_settings):

@@ -72,11 +72,18 @@ def compile_spec(text: str, config_path: Path | None = None) -> Compiled:
                     Decimal(cost["usd_max"]) if cost else None)
 
 
-def checked_spec(text: str, config_path: Path | None = None) -> Spec | None:
-    """The checked spec of a stored version (None when it no longer checks clean)."""
+def checked_spec(text: str, config_path: Path | None = None) -> tuple[Spec | None, list[str]]:
+    """The checked spec of a stored version, or None and its errors as `check` prints them
+    (`spec.md:line:col: error[CODE]: message`) when it no longer checks clean."""
     with _LOCK:
         result = check_text(text, str(SPEC_PATH), _manager(config_path))
-    return result.spec if result.ok else None
+    if result.ok:
+        return result.spec, []
+    return None, [_first_line(_relative(d.as_dict())) for d in result.diagnostics if d.severity.value == "error"]
+
+
+def _first_line(d: dict[str, Any]) -> str:
+    return f"{d['file']}:{d['line']}:{d['column']}: {d['severity']}[{d['code']}]: {d['message']}"
 
 
 def summarize(spec: Spec, manager: PassManager) -> dict[str, Any]:

@@ -19,14 +19,22 @@ from ..agents.compile import checked_spec
 
 
 class SpecNoLongerChecks(RuntimeError):
-    """The stored version does not check clean under this server's compiler and configuration."""
+    """The stored version does not check clean under this server's compiler and configuration, or
+    that configuration does not load: no attempt could do better, so the run fails at once."""
 
 
 @lru_cache(maxsize=128)
 def _spec(text: str, config_path: Path | None):
-    spec = checked_spec(text, config_path)
+    from agent_factory.runtime.errors import ConfigError
+
+    try:
+        spec, errors = checked_spec(text, config_path)
+    except ConfigError as exc:  # its message names the file: the operator's path is not the team's business
+        problem = str(exc).replace(str(config_path), "agent-factory.toml")
+        raise SpecNoLongerChecks(f"the server's configuration does not load; tell its operator: {problem}") from None
     if spec is None:
-        raise SpecNoLongerChecks("the stored spec no longer checks clean on this server; store a new version")
+        raise SpecNoLongerChecks("the stored spec no longer checks clean on this server; store a new version:\n"
+                                 + "\n".join(errors))
     return spec
 
 

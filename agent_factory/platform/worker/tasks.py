@@ -36,7 +36,7 @@ from ..runs import repository
 from ..runs.waiter import RunWaiter
 from ..secrets import service as secrets
 from .checkpoints import CheckpointConnections, latest_checkpoint, team_saver
-from .execute import execute, ledger_json, spec_and_plan
+from .execute import SpecNoLongerChecks, execute, ledger_json, spec_and_plan
 
 log = logging.getLogger("agent_factory.platform.worker")
 EVENT_BATCH_S = 0.05  # how long an event may wait for others to share its transaction (and for an SSE client)
@@ -140,7 +140,9 @@ class Attempt:
                                      config_path=self.settings.config_path, replay_dir=self.settings.runs.replay_dir,
                                      on_event=self._on_event)
         except TimeoutError:
-            return _Timeout(self.settings.runs.timeout_s)
+            return _NoResult("timeout", f"the run took longer than {self.settings.runs.timeout_s:g} s", "Timeout")
+        except SpecNoLongerChecks as exc:  # not transient: ended now, not retried by the queue
+            return _NoResult("error", str(exc), "SpecError")
 
     # ------------------------------------------------------------ events and heartbeat
 
@@ -207,14 +209,14 @@ class Attempt:
     # ------------------------------------------------------------ outcome
 
     async def _finish(self, result, writer: asyncio.Task) -> None:
-        status = "timeout" if isinstance(result, _Timeout) else ("success" if result.ok else "error")
+        status = result.status if isinstance(result, _NoResult) else ("success" if result.ok else "error")
         await self._stop_writer(writer)
         async with tenant_transaction(self.pool, self.team) as conn:
             earlier = await self._earlier_ledger(conn)
-            # a run stopped by the time limit has no result ledger: its calls are the ones seen so far
-            ledger = earlier + (self.llm if isinstance(result, _Timeout) else ledger_json(result))
+            # a run without a result has no result ledger: its calls are the ones seen so far
+            ledger = earlier + (self.llm if isinstance(result, _NoResult) else ledger_json(result))
             cost = sum((Decimal(a["cost"]) for a in ledger), Decimal(0))
-            values = _values(result, self._outputs())
+            values = _values(result, self._outputs()) if result.state else {}  # a spec error has no plan
             output = _jsonable(result.outputs) if status == "success" else None
             guards = _jsonable([g.as_json() for g in result.guards])
             error = _jsonable(result.error)
@@ -274,8 +276,9 @@ async def _give_up_if_stuck(conn, team_id: UUID, run_id: UUID, settings: Setting
     await repository.notify_done(conn, run_id)
 
 
-class _Timeout:
-    """Stands for the result of a run stopped by the time limit."""
+class _NoResult:
+    """Stands for the result of a run that ended without one: stopped by the time limit, or its
+    stored spec no longer checks on this server."""
 
     ok = False
     outputs: dict = {}
@@ -283,8 +286,8 @@ class _Timeout:
     ledger: list = []
     state: dict = {}
 
-    def __init__(self, limit: float) -> None:
-        self.error, self.error_type = f"the run took longer than {limit:g} s", "Timeout"
+    def __init__(self, status: str, error: str, error_type: str) -> None:
+        self.status, self.error, self.error_type = status, error, error_type
 
 
 def _values(result, outputs: tuple[str, ...]) -> dict[str, Any]:
