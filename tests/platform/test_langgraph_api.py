@@ -168,9 +168,11 @@ def test_past_the_rate_limit_langgraph_runs_get_429_before_their_thread_or_assis
     with LiveServer(create_app(settings)) as limited:
         lg = get_sync_client(url=limited.url, api_key=team.key)
         tid = lg.threads.create()["thread_id"]
-        lg.runs.create(tid, "two_steps", input={"topic": "tea"})
+        run = {"assistant_id": "two_steps", "input": {"topic": "tea"}}
+        accepted = httpx.post(f"{limited.url}/threads/{tid}/runs", json=run, headers={"x-api-key": team.key})
+        with httpx.stream("POST", f"{limited.url}/runs/stream", json=run, headers={"x-api-key": team.key}) as streamed:
+            stream_headers = streamed.headers
         lg.runs.create(None, created["id"], input={"topic": "tea"})
-        lg.runs.create(None, "two_steps", input={"topic": "tea"})
         # past the rate, a request is refused before its thread, assistant or inputs are read
         calls = [lambda: lg.runs.create(tid, "two_steps", input={"topic": "tea"}),
                  lambda: lg.runs.create(str(uuid4()), "two_steps", input={"topic": "tea"}),
@@ -178,6 +180,11 @@ def test_past_the_rate_limit_langgraph_runs_get_429_before_their_thread_or_assis
                  lambda: lg.runs.wait(None, "two_steps", input={"topik": "tea"}),
                  lambda: list(lg.runs.stream(None, str(uuid4()), input={"topic": "tea"}))]
         refusals = [_refusal(call) for call in calls]
+    # an accepted start carries the same headers, counting down
+    assert accepted.status_code == 200
+    assert [[headers[h] for h in ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Policy")]
+            for headers in (accepted.headers, stream_headers)] == [["3", "2", "3;w=60"], ["3", "1", "3;w=60"]]
+    assert all(1 <= int(headers["RateLimit-Reset"]) <= 60 for headers in (accepted.headers, stream_headers))
     for refused in refusals:
         retry = refused.headers["Retry-After"]
         assert 1 <= int(retry) <= 60

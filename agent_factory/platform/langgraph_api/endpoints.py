@@ -187,78 +187,81 @@ async def thread_history(thread_id: str, request: Request, body: HistoryQuery | 
 # ---------------------------------------------------------------- runs
 
 
-async def _start(request: Request, principal: Principal, body: RunCreate, thread_id: UUID | None) -> dict[str, Any]:
+async def _start(request: Request, principal: Principal, body: RunCreate,
+                 thread_id: UUID | None) -> tuple[dict[str, Any], dict[str, str]]:
+    """The run queued for `body`, and the `RateLimit-*` headers its answer carries."""
     service.unsupported(body)
     app = request.app
-    await runs.admit(app.state.pool, principal, app.state.rate_limiter)  # 429 before anything is read
+    limit = await runs.admit(app.state.pool, principal, app.state.rate_limiter)  # 429 before anything is read
     if thread_id is not None:
         await threads.get(app.state.pool, principal, thread_id)  # then 404 before the assistant is looked for
     agent = await service.resolve(app.state.pool, principal, body.assistant_id)
     new = runs.NewRun(agent["id"], body.input or None, thread_id, body.multitask_strategy,
                       options={"stream_mode": body.modes()}, metadata=body.metadata or {})
     run, _ = await runs.create(app.state.pool, principal, app.state.settings, new)  # counted by `admit`
-    return run
+    return run, limit
 
 
-async def _waited(request: Request, principal: Principal, run: dict[str, Any]) -> JSONResponse:
+async def _waited(request: Request, principal: Principal, run: dict[str, Any],
+                  limit: dict[str, str] | None = None) -> JSONResponse:
     ended = await runs.wait(request.app.state.pool, principal, run["id"], WAIT_S, request.app.state.run_waiter, created=run)
     headers = stream.links(run)
     if "Location" in headers:
         headers["Location"] = headers["Content-Location"] + "/join"
-    return JSONResponse(service.final_values(ended), headers=headers)
+    return JSONResponse(service.final_values(ended), headers={**(limit or {}), **headers})
 
 
 def _streamed(request: Request, principal: Principal, run: dict[str, Any], modes: list[str], after: int = 0,
-              cancel_on_disconnect: bool = False) -> EventSourceResponse:
+              cancel_on_disconnect: bool = False, headers: dict[str, str] | None = None) -> EventSourceResponse:
     pool = request.app.state.pool
 
     async def on_close(_message) -> None:
         if cancel_on_disconnect:
             await runs.cancel(pool, principal, run["id"])
 
-    return EventSourceResponse(stream.frames(pool, principal, run, modes, after), headers=stream.links(run), ping=5,
+    return EventSourceResponse(stream.frames(pool, principal, run, modes, after), headers={**(headers or {}), **stream.links(run)}, ping=5,
                                ping_message_factory=events.heartbeat, client_close_handler_callable=on_close)
 
 
 @router.post("/threads/{thread_id}/runs")
 async def create_run(thread_id: str, body: RunCreate, request: Request, principal: Principal = caller("runs:write")) -> JSONResponse:
     """Queue a run on the thread (after the runs already on it, by default)."""
-    run = await _start(request, principal, body, _thread_id(thread_id))
-    return JSONResponse(service.run(run), headers={"Content-Location": stream.links(run)["Content-Location"]})
+    run, limit = await _start(request, principal, body, _thread_id(thread_id))
+    return JSONResponse(service.run(run), headers={**limit, "Content-Location": stream.links(run)["Content-Location"]})
 
 
 @router.post("/threads/{thread_id}/runs/wait")
 async def wait_run(thread_id: str, body: RunCreate, request: Request, principal: Principal = caller("runs:write")) -> JSONResponse:
     """Run on the thread and answer with the final state (`__error__` when the run failed)."""
-    return await _waited(request, principal, await _start(request, principal, body, _thread_id(thread_id)))
+    return await _waited(request, principal, *await _start(request, principal, body, _thread_id(thread_id)))
 
 
 @router.post("/threads/{thread_id}/runs/stream", response_class=EventSourceResponse)
 async def stream_run(thread_id: str, body: RunCreate, request: Request, principal: Principal = caller("runs:write")):
     """Run on the thread and stream its events (SSE). Leaving the stream does not stop the run
     unless `on_disconnect` is `cancel`."""
-    run = await _start(request, principal, body, _thread_id(thread_id))
-    return _streamed(request, principal, run, body.modes(), cancel_on_disconnect=body.on_disconnect == "cancel")
+    run, limit = await _start(request, principal, body, _thread_id(thread_id))
+    return _streamed(request, principal, run, body.modes(), cancel_on_disconnect=body.on_disconnect == "cancel", headers=limit)
 
 
 @router.post("/runs")
 async def create_stateless_run(body: RunCreate, request: Request, principal: Principal = caller("runs:write")) -> JSONResponse:
     """Queue a run without a thread."""
-    run = await _start(request, principal, body, None)
-    return JSONResponse(service.run(run), headers=stream.links(run))
+    run, limit = await _start(request, principal, body, None)
+    return JSONResponse(service.run(run), headers={**limit, **stream.links(run)})
 
 
 @router.post("/runs/wait")
 async def wait_stateless_run(body: RunCreate, request: Request, principal: Principal = caller("runs:write")) -> JSONResponse:
     """Run without a thread and answer with the final state."""
-    return await _waited(request, principal, await _start(request, principal, body, None))
+    return await _waited(request, principal, *await _start(request, principal, body, None))
 
 
 @router.post("/runs/stream", response_class=EventSourceResponse)
 async def stream_stateless_run(body: RunCreate, request: Request, principal: Principal = caller("runs:write")):
     """Run without a thread and stream its events (SSE)."""
-    run = await _start(request, principal, body, None)
-    return _streamed(request, principal, run, body.modes(), cancel_on_disconnect=body.on_disconnect == "cancel")
+    run, limit = await _start(request, principal, body, None)
+    return _streamed(request, principal, run, body.modes(), cancel_on_disconnect=body.on_disconnect == "cancel", headers=limit)
 
 
 @router.get("/threads/{thread_id}/runs")
