@@ -242,6 +242,26 @@ def test_a_queued_run_whose_spec_no_longer_checks_fails_at_once_and_gives_its_ru
     assert hosted.get(f"/v1/threads/{thread['id']}", headers=team.auth).json()["status"] == "error"
 
 
+def test_starting_a_run_of_a_version_that_no_longer_checks_is_answered_422_with_its_errors(hosted, database):
+    team = make_team(hosted, "Acme", "ada@acme.test")
+    created = agent(hosted, team)
+    # the stored version stops checking (as after an upgrade of the server's compiler); its SHA-256
+    # follows the text, so no earlier check of the old text is reused
+    owner_sql(database, "UPDATE agent_versions SET spec_text = replace(spec_text, 'Draft {topic}', 'Draft {subject}') "
+                        "WHERE agent_id = %s", created["id"])
+    owner_sql(database, "UPDATE agent_versions SET spec_sha256 = encode(sha256(convert_to(spec_text, 'UTF8')), 'hex') "
+                        "WHERE agent_id = %s", created["id"])
+    body = {"error": "spec_no_longer_checks", "detail": (
+        "the stored spec no longer checks clean on this server; store a new version:\n"
+        "spec.md:17:17: error[E305]: `{subject}` in the prompt of `draft` is not an input or an output of an earlier step")}
+    native = hosted.post(f"/v1/agents/{created['id']}/runs", json={"input": {"topic": "tea"}}, headers=team.auth)
+    langgraph = hosted.post("/runs/wait", json={"assistant_id": created["id"], "input": {"topic": "tea"}},
+                            headers={"x-api-key": team.key})
+    assert [(native.status_code, native.json()), (langgraph.status_code, langgraph.json())] == [(422, body)] * 2
+    assert owner_sql(database, "SELECT count(*) FROM runs") == [(0,)]
+    assert owner_sql(database, "SELECT coalesce(sum(runs), 0) FROM team_usage WHERE team_id = %s", team.id) == [(0,)]
+
+
 def test_a_configuration_that_no_longer_loads_fails_the_check_without_naming_its_path(tmp_path):
     config = tmp_path / "agent-factory.toml"
     config.write_text("[router\n", encoding="utf-8")

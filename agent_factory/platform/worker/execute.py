@@ -16,11 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from ..agents.compile import checked_spec
+from ..errors import PlatformError
 
 
-class SpecNoLongerChecks(RuntimeError):
+class SpecNoLongerChecks(PlatformError):
     """The stored version does not check clean under this server's compiler and configuration, or
-    that configuration does not load: no attempt could do better, so the run fails at once."""
+    that configuration does not load: no attempt could do better, so a queued run fails at once,
+    and a request to start one is answered 422."""
+
+    status = 422
+    code = "spec_no_longer_checks"
 
 
 @lru_cache(maxsize=128)
