@@ -14,6 +14,19 @@ from agent_factory.platform.worker.checkpoints import CheckpointConnections
 from agent_factory.platform.worker.queue import notified_worker
 
 
+async def work_until(done: asyncio.Event, app, **options) -> None:
+    """Run a `notified_worker` with an hour between polls until `done` is set (10 s at most): what
+    it takes in that time, a notification brought it."""
+    worker = notified_worker(app, queues=["runs"], wait=True, listen_notify=True, install_signal_handlers=False,
+                             fetch_job_polling_interval=3600, **options)
+    running = asyncio.create_task(worker.run())
+    try:
+        await asyncio.wait_for(done.wait(), 10)
+    finally:
+        worker.stop()
+        await asyncio.wait_for(running, 10)
+
+
 def test_a_job_queued_while_the_worker_fetches_is_taken_without_waiting_for_a_poll():
     taken: list[str] = []
 
@@ -38,15 +51,7 @@ def test_a_job_queued_while_the_worker_fetches_is_taken_without_waiting_for_a_po
 
         app.job_manager.fetch_job = fetch_job
         async with app.open_async():
-            # an hour between polls: only the notification can bring the job in time
-            worker = notified_worker(app, queues=["runs"], wait=True, listen_notify=True, install_signal_handlers=False,
-                                     fetch_job_polling_interval=3600)
-            running = asyncio.create_task(worker.run())
-            try:
-                await asyncio.wait_for(done.wait(), 10)
-            finally:
-                worker.stop()
-                await asyncio.wait_for(running, 10)
+            await work_until(done, app)  # only the notification can bring the job in time
         assert fetches[0] is None
 
     asyncio.run(scenario())
@@ -103,15 +108,7 @@ def test_the_next_job_of_a_lock_is_taken_when_the_one_before_it_ends_without_wai
             # two runs of one thread: the second may start only once the first has ended
             await note.configure(lock="thread-1").defer_async(text="first")
             await note.configure(lock="thread-1").defer_async(text="second")
-            # an hour between polls: only the end of the first job can bring the second in time
-            worker = notified_worker(app, queues=["runs"], concurrency=2, wait=True, listen_notify=True,
-                                     install_signal_handlers=False, fetch_job_polling_interval=3600)
-            running = asyncio.create_task(worker.run())
-            try:
-                await asyncio.wait_for(done.wait(), 10)
-            finally:
-                worker.stop()
-                await asyncio.wait_for(running, 10)
+            await work_until(done, app, concurrency=2)  # only the end of the first job can bring the second in time
 
     asyncio.run(scenario())
     assert taken == ["first", "second"]
