@@ -23,6 +23,7 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
+from agent_factory.platform import auth
 from agent_factory.platform.admin import listen
 from agent_factory.platform.app import create_app
 from agent_factory.platform.db.connect import DatabaseUrls, open_database, with_user
@@ -121,6 +122,20 @@ def make_team(client: TestClient, name: str, owner: str, plan: str = "free") -> 
 @pytest.fixture
 def two_teams(client) -> tuple[Team, Team]:
     return make_team(client, "Acme", "ada@acme.test"), make_team(client, "Globex", "hank@globex.test")
+
+
+@pytest.fixture
+def compared_digests(monkeypatch) -> list[tuple[bytes, bytes]]:
+    """The pairs the credential checks hand to `hmac.compare_digest`, as the test goes on."""
+    compared = []
+    original = auth.hmac.compare_digest
+
+    def spy(a, b):
+        compared.append((bytes(a), bytes(b)))
+        return original(a, b)
+
+    monkeypatch.setattr(auth.hmac, "compare_digest", spy)
+    return compared
 
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"

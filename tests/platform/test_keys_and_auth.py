@@ -6,7 +6,6 @@ import hashlib
 
 import psycopg
 
-from agent_factory.platform import auth
 from agent_factory.platform.tenancy import service as tenancy
 
 UNAUTHORIZED = {"error": "unauthorized", "detail": "unknown, revoked or expired credential"}
@@ -98,19 +97,11 @@ def test_keys_are_shown_once_and_stored_only_as_sha256(client, database, two_tea
     assert key not in dump
 
 
-def test_keys_are_compared_in_constant_time(client, two_teams, monkeypatch):
+def test_keys_are_compared_in_constant_time(client, two_teams, compared_digests):
     acme, _ = two_teams
-    compared = []
-
-    def spy(a, b):
-        compared.append((bytes(a), bytes(b)))
-        return original(a, b)
-
-    original = auth.hmac.compare_digest
-    monkeypatch.setattr(auth.hmac, "compare_digest", spy)
     assert client.get("/v1/teams/me", headers=acme.auth).status_code == 200
     digest = hashlib.sha256(acme.key.encode()).digest()
-    assert compared == [(digest, digest)]
+    assert compared_digests == [(digest, digest)]
 
 
 def test_last_used_at_is_recorded(client, two_teams):
