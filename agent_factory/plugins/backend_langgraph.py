@@ -36,12 +36,12 @@ from agent_factory.compiler.plan import GraphPlan, PlanBranch, plan_graph
 from agent_factory.compiler.provenance import header_lines
 from agent_factory.plugins.backend_ir import ir_json
 from agent_factory.plugins.templates import render
+from agent_factory.runtime.config_view import CONFIG_FILENAME
 from agent_factory.runtime.generated import IR_FILE, NESTED_KEY  # the file a generated module loads
 
 TARGET = "langgraph"
 MODULE_FILE = "graph.py"
 CONFIG_FILE = "langgraph.json"
-RUNTIME_CONFIG_FILE = "agent-factory.toml"
 PYTHON_VERSION = "3.12"
 NESTED_KINDS = ("member", "agent")
 
@@ -89,7 +89,7 @@ def combine(files: dict[str, str]) -> dict[str, str]:
     """The folder-wide files of one compile: `langgraph.json` naming every graph emitted, and
     the `agent-factory.toml` they run with."""
     stems = sorted(name.split("/", 1)[0] for name in files if name.endswith(f"/{MODULE_FILE}"))
-    return {CONFIG_FILE: langgraph_config(stems), RUNTIME_CONFIG_FILE: runtime_config_text()}
+    return {CONFIG_FILE: langgraph_config(stems), CONFIG_FILENAME: runtime_config_text()}
 
 
 def langgraph_config(stems: list[str]) -> str:
@@ -109,7 +109,7 @@ def runtime_config_text() -> str:
     """The working folder's `agent-factory.toml`, else the embedded defaults."""
     from agent_factory.runtime.config import default_config_text
 
-    local = Path(RUNTIME_CONFIG_FILE)
+    local = Path(CONFIG_FILENAME)
     return local.read_text(encoding="utf-8") if local.is_file() else default_config_text()
 
 

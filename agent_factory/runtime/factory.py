@@ -27,6 +27,7 @@ from agent_factory.compiler import GraphPlan, Spec, plan_graph
 
 from .budget import Budget, CostLedger
 from .config import RuntimeConfig, load_config
+from .config_view import CONFIG_FILENAME
 from .errors import ConfigError
 from .llm import litellm
 from .nodes import Runtime, ToolTape
@@ -37,7 +38,6 @@ from .tools import ToolConfig, ToolContext, ToolRunner, resolve_tools
 
 CONFIG_ENV = "AGENT_FACTORY_CONFIG"
 """Names the `agent-factory.toml` a generated graph module uses (else the one beside it)."""
-CONFIG_FILENAME = "agent-factory.toml"
 
 
 @dataclass(frozen=True)
