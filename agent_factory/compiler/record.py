@@ -82,8 +82,9 @@ class Record:
         return _dump(self, mode == "json")
 
     def model_dump_json(self) -> str:
-        """The record as compact JSON (as pydantic writes it)."""
-        return json.dumps(_dump(self, True), ensure_ascii=False, separators=(",", ":"))
+        """The record as compact JSON (as pydantic writes it): `model_dump(mode="json")`, so a
+        subclass that leaves a field out of its dump (`ToolSpec.handler`) leaves it out here too."""
+        return json.dumps(self.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def model_validate(cls, data: Any) -> Self:

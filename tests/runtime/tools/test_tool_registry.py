@@ -48,6 +48,7 @@ def test_specs_are_plain_data_that_serialise_without_the_handler():
         "binding": None,
     }
     assert json.loads(json.dumps(dumped)) == dumped
+    assert json.loads(builtin_tools()["wikipedia"].model_dump_json()) == dumped
 
 
 def test_importing_the_registry_loads_no_http_or_mcp_library():
