@@ -257,6 +257,7 @@ def fresh_cost_map():
 def test_a_price_looked_up_once_is_read_from_the_user_cache_next_time(fresh_cost_map, tmp_path, monkeypatch):
     cost = fresh_cost_map
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("AGENT_FACTORY_NO_CACHE", raising=False)
     cost._known_prices.cache_clear()
     assert cost.model_price("perplexity/sonar") == (Decimal("0.000001"), Decimal("0.000001"))
     assert cost.model_price("no-such-model") is None
