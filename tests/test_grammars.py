@@ -23,4 +23,3 @@ def test_the_generated_module_is_what_the_generator_writes_from_the_grammars():
 
 def test_every_grammar_file_has_its_tables():
     assert sorted(lark_standalone.DATA) == sorted(path.stem for path in GRAMMARS.glob("*.lark"))
-

@@ -54,7 +54,6 @@ def test_the_manager_registers_the_installed_plugin_under_its_entry_point_name(s
     assert passes.PassManager().pm.get_plugin("example") is af_example_plugin
 
 
-
 def test_an_egg_info_rewritten_in_place_scans_again(scans, tmp_path, monkeypatch):
     # setuptools' develop mode (`pip install -e` of an older project) rewrites entry_points.txt
     # in the project's folder, which leaves the folder's modification time as it was
