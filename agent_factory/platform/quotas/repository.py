@@ -36,11 +36,9 @@ async def reserve_spend(conn: Conn, team_id: UUID, month: date, amount: Decimal,
 
 
 async def settle(conn: Conn, team_id: UUID, month: date, reserved: Decimal, spent: Decimal, give_back_run: bool) -> None:
-    """Release the run's hold, record what it really spent, and return its run when it never called a model."""
-    await conn.execute(
-        """UPDATE team_usage SET spend_reserved_usd = greatest(spend_reserved_usd - $3, 0), spend_usd = spend_usd + $4,
-                  runs = runs - CASE WHEN $5 THEN 1 ELSE 0 END
-            WHERE team_id = $1 AND month = $2""", team_id, month, reserved, spent, give_back_run)
+    """Release the run's hold, record what it really spent, and return its run when it never called
+    a model (`af_quota_settle`, migration 0013: the worker's outcome settles through it too)."""
+    await conn.execute("SELECT af_quota_settle($1, $2, $3, $4, $5)", team_id, month, reserved, spent, give_back_run)
 
 
 async def usage(conn: Conn, team_id: UUID, month: date) -> asyncpg.Record | None:

@@ -84,16 +84,19 @@ async def cancel_job(conn: Conn, job_id: int) -> None:
 # ---------------------------------------------------------------- the worker's side (fenced)
 
 
-async def claim(conn: Conn, run_id: UUID, max_attempts: int) -> asyncpg.Record | None:
-    """Take the run for a new attempt: bumps `attempt`, the fence of every later write. A run
-    without a thread checkpoints on a thread of its own, empty before its first attempt: its base
-    checkpoint is none ('') from the start."""
+CLAIMED = ", ".join(f"(c.run).{name.strip()}" for name in RUN_COLUMNS.split(","))
+
+
+async def claim(conn: Conn, team_id: UUID, run_id: UUID, max_attempts: int, give_up: str,
+                secrets: bool) -> asyncpg.Record | None:
+    """Take the run for a new attempt, in one statement that is its own transaction (`af_run_claim`,
+    migration 0013): bumps `attempt`, the fence of every later write. Returns the run's columns,
+    `base_checkpoint`, its version's `spec_text` and, with `secrets`, the team's sealed secrets
+    (`secret_names`, `sealed_secrets`); None when the run cannot be claimed, in which case a run
+    still pending or running (its attempts used up) has ended in that statement as the error `give_up`."""
     return await conn.fetchrow(
-        f"""UPDATE runs SET attempt = attempt + 1, status = 'running', heartbeat_at = now(), updated_at = now(),
-                   started_at = coalesce(started_at, now()),
-                   base_checkpoint = CASE WHEN thread_id IS NULL THEN coalesce(base_checkpoint, '') ELSE base_checkpoint END
-             WHERE id = $1 AND status IN ('pending', 'running') AND NOT cancel_requested AND attempt < $2
-            RETURNING {RUN_COLUMNS}, base_checkpoint""", run_id, max_attempts)
+        f"""SELECT {CLAIMED}, (c.run).base_checkpoint, c.spec_text, c.secret_names, c.sealed_secrets
+              FROM af_run_claim($1, $2, $3, $4, $5) c""", team_id, run_id, max_attempts, give_up, secrets)
 
 
 async def set_base_checkpoint(conn: Conn, run_id: UUID, attempt: int, checkpoint: str) -> None:
@@ -110,15 +113,8 @@ async def heartbeat(conn: Conn, run_id: UUID, attempt: int) -> asyncpg.Record | 
 async def add_events(conn: Conn, team_id: UUID, run_id: UUID, attempt: int, events: list[tuple[str, Any]]) -> int:
     """Append events in their order unless another attempt holds the run (one statement: the
     fence and the rows); returns how many were written."""
-    return await conn.fetchval(
-        """WITH written AS (
-               INSERT INTO run_events (team_id, run_id, attempt, event, data)
-               SELECT $1, $2, $3, e.value ->> 0, e.value -> 1
-                 FROM jsonb_array_elements($4::jsonb) WITH ORDINALITY AS e (value, n)
-                WHERE EXISTS (SELECT FROM runs WHERE id = $2 AND attempt = $3 FOR SHARE)
-                ORDER BY e.n
-               RETURNING 1)
-           SELECT count(*) FROM written""", team_id, run_id, attempt, [[name, data] for name, data in events])
+    return await conn.fetchval("SELECT af_run_events($1, $2, $3, $4)", team_id, run_id, attempt,
+                               [[name, data] for name, data in events])
 
 
 async def earlier_ledger(conn: Conn, run_id: UUID, attempt: int) -> list[dict[str, Any]]:
@@ -136,13 +132,6 @@ async def finish(conn: Conn, run_id: UUID, attempt: int, status: str, output: An
                    cost_usd = $10, finished_at = now(), updated_at = now()
              WHERE id = $1 AND attempt = $2 AND status = 'running' RETURNING {RUN_COLUMNS}""",
         run_id, attempt, status, output, state, error, error_type, guards, ledger, cost)
-
-
-async def give_up(conn: Conn, run_id: UUID, error: str) -> asyncpg.Record | None:
-    """End a run whose attempts are used up (its workers kept dying)."""
-    return await conn.fetchrow(
-        f"""UPDATE runs SET status = 'error', error = $2, error_type = 'WorkerLost', finished_at = now(), updated_at = now()
-             WHERE id = $1 AND status IN ('pending', 'running') RETURNING {RUN_COLUMNS}""", run_id, error)
 
 
 async def events_after(conn: Conn, team_id: UUID, run_id: UUID, after: int, limit: int = 500) -> list[asyncpg.Record]:

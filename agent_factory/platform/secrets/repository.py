@@ -20,9 +20,5 @@ async def names(conn: Conn, team_id: UUID) -> list[asyncpg.Record]:
     return await conn.fetch("SELECT name, created_at, updated_at FROM team_secrets WHERE team_id = $1 ORDER BY name", team_id)
 
 
-async def sealed(conn: Conn, team_id: UUID) -> list[asyncpg.Record]:
-    return await conn.fetch("SELECT name, ciphertext FROM team_secrets WHERE team_id = $1", team_id)
-
-
 async def delete(conn: Conn, team_id: UUID, name: str) -> bool:
     return bool(await conn.fetchval("DELETE FROM team_secrets WHERE team_id = $1 AND name = $2 RETURNING true", team_id, name))

@@ -4,10 +4,9 @@ models' `api_key_env` name (they win over the server's own)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
-
-import asyncpg
 
 from ..audit import service as audit
 from ..auth import Context
@@ -31,13 +30,14 @@ async def delete(ctx: Context, name: str) -> None:
     await audit.record(ctx, "secret.delete", f"secret:{name}")
 
 
-async def for_run(conn: asyncpg.Connection, vault: Vault | None, team_id: UUID) -> dict[str, str]:
-    """The team's secrets in clear, for one of its runs (none without a vault)."""
+def for_run(vault: Vault | None, team_id: UUID, sealed: Iterable[tuple[str, bytes]]) -> dict[str, str]:
+    """The team's secrets in clear, for one of its runs, from their (name, ciphertext) pairs as
+    its claim read them (none without a vault)."""
     if vault is None:
         return {}
     found = {}
-    for row in await repository.sealed(conn, team_id):
-        value = vault.open(team_id, row["name"], row["ciphertext"])
+    for name, ciphertext in sealed:
+        value = vault.open(team_id, name, ciphertext)
         if value is not None:
-            found[row["name"]] = value
+            found[name] = value
     return found

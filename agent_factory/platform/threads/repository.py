@@ -44,12 +44,9 @@ async def set_busy(conn: Conn, team_id: UUID, thread_id: UUID, agent_id: UUID) -
 
 
 async def settle(conn: Conn, team_id: UUID, thread_id: UUID, status: str, values: Any | None) -> None:
-    """After a run ended: `busy` while another run is queued, else the ended run's outcome."""
-    await conn.execute(
-        """UPDATE threads SET updated_at = now(), values = coalesce($4, values),
-                  status = CASE WHEN EXISTS (SELECT 1 FROM runs r WHERE r.thread_id = $2 AND r.status IN ('pending', 'running'))
-                                THEN 'busy' ELSE $3 END
-            WHERE team_id = $1 AND id = $2""", team_id, thread_id, status, values)
+    """After a run ended: `busy` while another run is queued, else the ended run's outcome
+    (`af_thread_settle`, migration 0013: the worker's outcome settles through it too)."""
+    await conn.execute("SELECT af_thread_settle($1, $2, $3, $4)", team_id, thread_id, status, values)
 
 
 async def delete(conn: Conn, team_id: UUID, thread_id: UUID) -> bool:

@@ -26,7 +26,6 @@ import asyncpg
 
 from agent_factory.runtime.router import PROVIDER_KEYS
 
-from ..agents import repository as agents
 from ..agents.compile import HOSTED
 from ..db.tenant import tenant_transaction
 from ..quotas import service as quotas
@@ -54,14 +53,16 @@ async def run_job(pool: asyncpg.Pool, settings: Settings, run_id: UUID, team_id:
     connection of `checkpoints` (the worker's pool), else on one of its own; `waiter` (the API
     process's, for a worker inside it) is handed the run when it ends."""
     with waiter.holding(str(run_id)) if waiter is not None else nullcontext():
-        async with tenant_transaction(pool, team_id) as conn:
-            run = await repository.claim(conn, run_id, settings.runs.max_attempts)
-            if run is None:
-                await _give_up_if_stuck(conn, team_id, run_id, settings)
-                return
-            text = await agents.spec_text(conn, team_id, run["agent_id"], run["version"])
-            keys = await secrets.for_run(conn, vault, team_id)
-        attempt = Attempt(pool, settings, dict(run), text, checkpoints, waiter)
+        async with pool.acquire() as conn:  # one statement, its own transaction
+            claimed = await repository.claim(conn, team_id, run_id, settings.runs.max_attempts,
+                                             f"the run's worker stopped {settings.runs.max_attempts} times",
+                                             secrets=vault is not None)
+        if claimed is None:
+            return  # not this worker's to run; a run stuck with no attempt left ended as an error
+        run = dict(claimed)
+        text, names, sealed = run.pop("spec_text"), run.pop("secret_names"), run.pop("sealed_secrets")
+        keys = secrets.for_run(vault, team_id, zip(names or (), sealed or ()))
+        attempt = Attempt(pool, settings, run, text, checkpoints, waiter)
         token = PROVIDER_KEYS.set(keys)  # this task and the tasks it starts: this run only
         try:
             await attempt.run(aborted)
@@ -262,18 +263,6 @@ class Attempt:
         if self.run_row["thread_id"] is not None:
             thread_status = {"success": "idle", "interrupted": "interrupted"}.get(status, "error")
             await threads.settle(conn, self.team, self.run_row["thread_id"], thread_status, values)
-
-
-async def _give_up_if_stuck(conn, team_id: UUID, run_id: UUID, settings: Settings) -> None:
-    """A run still `running` after its last attempt died ends as an error, its thread no longer busy."""
-    row = await repository.give_up(conn, run_id, f"the run's worker stopped {settings.runs.max_attempts} times")
-    if row is None:
-        return
-    month = date.fromisoformat(row["options"]["quota_month"])
-    await quotas.settle(conn, team_id, month, row["reserved_usd"], Decimal(0), called_a_model=True, ok=False)
-    if row["thread_id"] is not None:
-        await threads.settle(conn, team_id, row["thread_id"], "error", None)
-    await repository.notify_done(conn, run_id)
 
 
 class _NoResult:
