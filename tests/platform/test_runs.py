@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from conftest import empty, make_team
 from agent_factory.platform.app import create_app
-from agent_factory.platform.worker.execute import SpecNoLongerChecks, spec_and_plan
+from agent_factory.platform.worker.execute import SpecNoLongerChecks, configuration, spec_and_plan
 from agent_factory.platform.worker.tasks import EVENT_BATCH_S
 from hosted_runs import TWO_STEPS, agent, chat_and_values, ended, owner_sql, until
 
@@ -267,6 +267,23 @@ def test_a_configuration_that_no_longer_loads_fails_the_check_without_naming_its
     config.write_text("[router\n", encoding="utf-8")
     with pytest.raises(SpecNoLongerChecks) as caught:
         spec_and_plan(TWO_STEPS, config)
+    assert str(caught.value) == ("the server's configuration does not load; tell its operator: agent-factory.toml: "
+                                 "invalid TOML: Expected ']' at the end of a table declaration (at line 1, column 8)")
+
+
+def test_the_servers_configuration_is_parsed_once_per_version_of_its_file(tmp_path):
+    config = tmp_path / "agent-factory.toml"
+    model = '[models.fast]\nmodel = "openai/fast-model"\n\n'
+    config.write_text(model + '[router]\nfallback = []\n\n[tools]\ntimeout_s = 5\n', encoding="utf-8")
+    first = configuration(config)
+    assert configuration(config) is first
+    assert (first[0].router.cooldown_seconds, first[1].timeout_s) == (60, 5.0)  # 60 s: the router default
+    config.write_text(model + '[router]\nfallback = []\ncooldown_seconds = 7\n', encoding="utf-8")
+    edited = configuration(config)
+    assert (edited[0].router.cooldown_seconds, edited[1].timeout_s) == (7, 20.0)  # 20 s: the [tools] default
+    config.write_text("[router\n", encoding="utf-8")
+    with pytest.raises(SpecNoLongerChecks) as caught:
+        configuration(config)
     assert str(caught.value) == ("the server's configuration does not load; tell its operator: agent-factory.toml: "
                                  "invalid TOML: Expected ']' at the end of a table declaration (at line 1, column 8)")
 

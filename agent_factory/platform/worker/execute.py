@@ -28,15 +28,20 @@ class SpecNoLongerChecks(PlatformError):
     code = "spec_no_longer_checks"
 
 
+def _config_broken(exc: Exception, config_path: Path | None) -> SpecNoLongerChecks:
+    # its message names the file: the operator's path is not the team's business
+    problem = str(exc).replace(str(config_path), "agent-factory.toml")
+    return SpecNoLongerChecks(f"the server's configuration does not load; tell its operator: {problem}")
+
+
 @lru_cache(maxsize=128)
 def _spec(text: str, config_path: Path | None):
     from agent_factory.runtime.errors import ConfigError
 
     try:
         spec, errors = checked_spec(text, config_path)
-    except ConfigError as exc:  # its message names the file: the operator's path is not the team's business
-        problem = str(exc).replace(str(config_path), "agent-factory.toml")
-        raise SpecNoLongerChecks(f"the server's configuration does not load; tell its operator: {problem}") from None
+    except ConfigError as exc:
+        raise _config_broken(exc, config_path) from None
     if spec is None:
         raise SpecNoLongerChecks("the stored spec no longer checks clean on this server; store a new version:\n"
                                  + "\n".join(errors))
@@ -68,6 +73,32 @@ async def checked(text: str, config_path: Path | None) -> tuple[Any, Any]:
     return found
 
 
+_CONFIGURATION: dict[tuple[Path | None, str], tuple[Any, Any]] = {}  # (file, its stamp) -> config, [tools]
+
+
+def configuration(config_path: Path | None) -> tuple[Any, Any]:
+    """The runtime configuration of this server's runs and its `[tools]` table, parsed and validated
+    once per version of the file (`config_path`, else the working folder's, else the defaults): a
+    run would otherwise spend about a millisecond reading them. Raises `SpecNoLongerChecks` when
+    the file no longer loads."""
+    from agent_factory.runtime.config import load_config
+    from agent_factory.runtime.config_view import CONFIG_FILENAME
+    from agent_factory.runtime.errors import ConfigError
+    from agent_factory.runtime.factory import tools_table
+    from agent_factory.usercache import stamp
+
+    key = (config_path, stamp(config_path if config_path is not None else Path(CONFIG_FILENAME).absolute()))
+    found = _CONFIGURATION.get(key)
+    if found is None:
+        try:
+            found = load_config(config_path), tools_table(config_path)
+        except ConfigError as exc:
+            raise _config_broken(exc, config_path) from None
+        _CONFIGURATION.clear()  # one server, one configuration: only its latest version is kept
+        _CONFIGURATION[key] = found
+    return found
+
+
 async def execute(text: str, inputs: dict[str, Any] | None, *, thread: str, saver: Any, tier: str | None,
                   config_path: Path | None, replay_dir: Path | None,
                   on_event: Callable[[dict[str, Any]], None]) -> Any:
@@ -75,6 +106,7 @@ async def execute(text: str, inputs: dict[str, Any] | None, *, thread: str, save
     from agent_factory.runtime.executor import arun_spec
 
     spec, _ = await checked(text, config_path)
+    config, tools = configuration(config_path)
     seen = [0]
 
     def relay(event: dict[str, Any]) -> None:
@@ -82,7 +114,7 @@ async def execute(text: str, inputs: dict[str, Any] | None, *, thread: str, save
         for attempt in _new_attempts(seen):
             on_event({"event": "llm", **attempt})
 
-    return await arun_spec(spec, inputs, config=config_path, replay=replay_dir, thread=thread, tier=tier,
+    return await arun_spec(spec, inputs, config=config, tool_config=tools, replay=replay_dir, thread=thread, tier=tier,
                            checkpoint_db=saver, on_event=relay)
 
 
