@@ -37,7 +37,8 @@ def test_a_run_its_worker_left_running_is_settled_then_deleted_with_its_checkpoi
     principal = Principal(UUID(team.id), None, frozenset({"runs:write"}))
     nobody = replace(runs_settings, runs=replace(runs_settings.runs, queue="no-worker-listens"))
     new = runs.NewRun(UUID(created["id"]), {"topic": "tea"}, UUID(thread["id"]))
-    run, _ = hosted.portal.call(runs.create, hosted.app.state.pool, principal, nobody, new)
+    limits = {"plan": "free", "runs_per_month": None, "spend_ceiling_usd": None}
+    run = hosted.portal.call(runs.create, hosted.app.state.pool, principal, nobody, new, limits)
     # as the queue leaves it when the worker of its last attempt died: running, its job given up
     owner_sql(database, "UPDATE runs SET status = 'running', attempt = 1, base_checkpoint = '' WHERE id = %s", run["id"])
     owner_sql(database, "UPDATE procrastinate_jobs SET status = 'failed' WHERE id = %s", run["job_id"])

@@ -12,7 +12,7 @@ import asyncio
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sse_starlette import EventSourceResponse
 
@@ -21,7 +21,7 @@ from ..auth import Principal
 from ..errors import Conflict, InvalidRequest, NotFound, error_responses
 from ..runs import events
 from ..runs import service as runs
-from ..runs.access import caller
+from ..runs.access import caller, run_starter
 from ..threads import service as threads
 from ..worker.execute import spec_and_plan
 from . import service, stream, update
@@ -187,18 +187,19 @@ async def thread_history(thread_id: str, request: Request, body: HistoryQuery | 
 # ---------------------------------------------------------------- runs
 
 
-async def _start(request: Request, principal: Principal, body: RunCreate,
+async def _start(request: Request, starter: runs.Starter, body: RunCreate,
                  thread_id: UUID | None) -> tuple[dict[str, Any], dict[str, str]]:
     """The run queued for `body`, and the `RateLimit-*` headers its answer carries."""
     service.unsupported(body)
     app = request.app
-    limit = await runs.admit(app.state.pool, principal, app.state.rate_limiter)  # 429 before anything is read
+    principal = starter.principal
+    limit = await runs.admit(starter, app.state.rate_limiter)  # 429 before anything is read
     if thread_id is not None:
         await threads.get(app.state.pool, principal, thread_id)  # then 404 before the assistant is looked for
     agent = await service.resolve(app.state.pool, principal, body.assistant_id)
     new = runs.NewRun(agent["id"], body.input or None, thread_id, body.multitask_strategy,
                       options={"stream_mode": body.modes()}, metadata=body.metadata or {})
-    run, _ = await runs.create(app.state.pool, principal, app.state.settings, new)  # counted by `admit`
+    run = await runs.create(app.state.pool, principal, app.state.settings, new, starter.limits)  # counted by `admit`
     return run, limit
 
 
@@ -224,44 +225,44 @@ def _streamed(request: Request, principal: Principal, run: dict[str, Any], modes
 
 
 @router.post("/threads/{thread_id}/runs")
-async def create_run(thread_id: str, body: RunCreate, request: Request, principal: Principal = caller("runs:write")) -> JSONResponse:
+async def create_run(thread_id: str, body: RunCreate, request: Request, starter: runs.Starter = Depends(run_starter)) -> JSONResponse:
     """Queue a run on the thread (after the runs already on it, by default)."""
-    run, limit = await _start(request, principal, body, _thread_id(thread_id))
+    run, limit = await _start(request, starter, body, _thread_id(thread_id))
     return JSONResponse(service.run(run), headers={**limit, "Content-Location": stream.links(run)["Content-Location"]})
 
 
 @router.post("/threads/{thread_id}/runs/wait")
-async def wait_run(thread_id: str, body: RunCreate, request: Request, principal: Principal = caller("runs:write")) -> JSONResponse:
+async def wait_run(thread_id: str, body: RunCreate, request: Request, starter: runs.Starter = Depends(run_starter)) -> JSONResponse:
     """Run on the thread and answer with the final state (`__error__` when the run failed)."""
-    return await _waited(request, principal, *await _start(request, principal, body, _thread_id(thread_id)))
+    return await _waited(request, starter.principal, *await _start(request, starter, body, _thread_id(thread_id)))
 
 
 @router.post("/threads/{thread_id}/runs/stream", response_class=EventSourceResponse)
-async def stream_run(thread_id: str, body: RunCreate, request: Request, principal: Principal = caller("runs:write")):
+async def stream_run(thread_id: str, body: RunCreate, request: Request, starter: runs.Starter = Depends(run_starter)):
     """Run on the thread and stream its events (SSE). Leaving the stream does not stop the run
     unless `on_disconnect` is `cancel`."""
-    run, limit = await _start(request, principal, body, _thread_id(thread_id))
-    return _streamed(request, principal, run, body.modes(), cancel_on_disconnect=body.on_disconnect == "cancel", headers=limit)
+    run, limit = await _start(request, starter, body, _thread_id(thread_id))
+    return _streamed(request, starter.principal, run, body.modes(), cancel_on_disconnect=body.on_disconnect == "cancel", headers=limit)
 
 
 @router.post("/runs")
-async def create_stateless_run(body: RunCreate, request: Request, principal: Principal = caller("runs:write")) -> JSONResponse:
+async def create_stateless_run(body: RunCreate, request: Request, starter: runs.Starter = Depends(run_starter)) -> JSONResponse:
     """Queue a run without a thread."""
-    run, limit = await _start(request, principal, body, None)
+    run, limit = await _start(request, starter, body, None)
     return JSONResponse(service.run(run), headers={**limit, **stream.links(run)})
 
 
 @router.post("/runs/wait")
-async def wait_stateless_run(body: RunCreate, request: Request, principal: Principal = caller("runs:write")) -> JSONResponse:
+async def wait_stateless_run(body: RunCreate, request: Request, starter: runs.Starter = Depends(run_starter)) -> JSONResponse:
     """Run without a thread and answer with the final state."""
-    return await _waited(request, principal, *await _start(request, principal, body, None))
+    return await _waited(request, starter.principal, *await _start(request, starter, body, None))
 
 
 @router.post("/runs/stream", response_class=EventSourceResponse)
-async def stream_stateless_run(body: RunCreate, request: Request, principal: Principal = caller("runs:write")):
+async def stream_stateless_run(body: RunCreate, request: Request, starter: runs.Starter = Depends(run_starter)):
     """Run without a thread and stream its events (SSE)."""
-    run, limit = await _start(request, principal, body, None)
-    return _streamed(request, principal, run, body.modes(), cancel_on_disconnect=body.on_disconnect == "cancel", headers=limit)
+    run, limit = await _start(request, starter, body, None)
+    return _streamed(request, starter.principal, run, body.modes(), cancel_on_disconnect=body.on_disconnect == "cancel", headers=limit)
 
 
 @router.get("/threads/{thread_id}/runs")

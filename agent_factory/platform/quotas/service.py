@@ -9,8 +9,11 @@ its run back.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -18,6 +21,8 @@ import asyncpg
 from ..errors import PlatformError
 from ..settings import RunSettings
 from . import repository
+
+RUNS_USED, CEILING_PASSED = "QR001", "QR002"  # the SQLSTATEs of the two refusals (migration 0014)
 
 
 class QuotaExceeded(PlatformError):
@@ -32,25 +37,25 @@ def this_month() -> date:
     return date(now.year, now.month, 1)
 
 
-async def limits(conn: asyncpg.Connection, team_id: UUID) -> asyncpg.Record:
-    """The team's plan (`free`, `pro`, `enterprise`: its rate limit and its models' tier), its run
-    quota override and its spend ceiling."""
-    return await repository.plan_and_limits(conn, team_id)
+def run_quota(row: Mapping[str, Any], settings: RunSettings) -> int | None:
+    """The team's monthly run quota from its `limits`: its own, else its plan's (None: unlimited)."""
+    return row["runs_per_month"] if row["runs_per_month"] is not None else settings.runs_per_month.get(row["plan"])
 
 
-async def reserve(conn: asyncpg.Connection, team_id: UUID, worst_usd: Decimal, settings: RunSettings,
-                  row: asyncpg.Record | None = None) -> date:
-    """Take one run of the month and hold `worst_usd` of the ceiling, or raise `QuotaExceeded`
-    (the caller's transaction rolls both back). `row`: the team's `limits`, when already read."""
-    row = row if row is not None else await limits(conn, team_id)
-    quota = row["runs_per_month"] if row["runs_per_month"] is not None else settings.runs_per_month.get(row["plan"])
-    month = this_month()
-    if not await repository.reserve_run(conn, team_id, month, quota):
-        raise QuotaExceeded(f"the team used its {quota} runs for this month (plan `{row['plan']}`)")
-    if not await repository.reserve_spend(conn, team_id, month, worst_usd, row["spend_ceiling_usd"]):
-        raise QuotaExceeded(f"this run may cost up to ${worst_usd:f}, which would pass the team's spend ceiling of "
-                            f"${row['spend_ceiling_usd']:f} this month")
-    return month
+@contextmanager
+def refusals(row: Mapping[str, Any], quota: int | None, worst_usd: Decimal) -> Iterator[None]:
+    """Turn the refusals of the statement reserving a run (`runs.repository.queue`) into
+    `QuotaExceeded`: the month's runs are used, or the run's worst case `worst_usd` would pass the
+    spend ceiling. `row`: the team's `limits` the statement was given."""
+    try:
+        yield
+    except asyncpg.PostgresError as exc:
+        if exc.sqlstate == RUNS_USED:
+            raise QuotaExceeded(f"the team used its {quota} runs for this month (plan `{row['plan']}`)") from None
+        if exc.sqlstate == CEILING_PASSED:
+            raise QuotaExceeded(f"this run may cost up to ${worst_usd:f}, which would pass the team's spend ceiling of "
+                                f"${row['spend_ceiling_usd']:f} this month") from None
+        raise
 
 
 async def settle(conn: asyncpg.Connection, team_id: UUID, month: date, reserved: Decimal, spent: Decimal,

@@ -4,9 +4,13 @@ then each step opens its own tenant transaction (`db.tenant.tenant_transaction`)
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from fastapi import Depends, Request
+from pydantic import TypeAdapter, ValidationError
 
 from ..auth import Principal, authenticate, reads_credential, request_credential
+from . import service
 
 
 def caller(scope: str):
@@ -20,3 +24,20 @@ def caller(scope: str):
         return principal
 
     return Depends(reads_credential(dependency))
+
+
+_AGENT_ID = TypeAdapter(UUID)
+
+
+@reads_credential
+async def run_starter(request: Request) -> service.Starter:
+    """The caller of a run start with `runs:write`, its team's plan and the path's agent, read in
+    one statement (`service.starter`). It answers 401 and 403 as `caller("runs:write")` does, before
+    FastAPI validates the request; a malformed agent id (or a route without one) authenticates and
+    reads the plan only."""
+    raw = request.path_params.get("agent_id")
+    try:
+        agent_id = None if raw is None else _AGENT_ID.validate_python(raw)  # as FastAPI parses it
+    except ValidationError:
+        agent_id = None
+    return await service.starter(request.app.state.pool, request_credential(request), agent_id)

@@ -13,7 +13,7 @@ from ..errors import error_responses
 from ..fields import single_valued_query
 from ..threads import service as threads
 from . import events, service
-from .access import caller
+from .access import caller, run_starter
 from .schemas import RunIn, RunOut, ThreadIn, ThreadOut, ThreadState
 
 router = APIRouter(tags=["runs"], responses=error_responses(400, 401, 403, 422),
@@ -27,14 +27,14 @@ WAIT_MAX_S = 300.0
 async def start_run(agent_id: UUID, body: RunIn, request: Request,
                     wait: bool = Query(False, description="answer when the run has ended (up to `timeout` seconds)"),
                     timeout: float = Query(WAIT_MAX_S, gt=0, le=WAIT_MAX_S),
-                    principal: Principal = caller("runs:write")) -> Response:
+                    starter: service.Starter = Depends(run_starter)) -> Response:
     """Queue a run of the agent's latest version; 202 with the run (poll `GET /v1/runs/{id}` or
     stream `GET /v1/runs/{id}/events`), or with `wait=true` the ended run."""
     app = request.app
     new = service.NewRun(agent_id, body.input, body.thread_id, body.multitask_strategy, metadata=body.metadata)
-    run, headers = await service.create(app.state.pool, principal, app.state.settings, new, app.state.rate_limiter)
+    run, headers = await service.start(app.state.pool, starter, app.state.settings, new, app.state.rate_limiter)
     if wait:
-        run = await service.wait(app.state.pool, principal, run["id"], timeout, app.state.run_waiter, created=run)
+        run = await service.wait(app.state.pool, starter.principal, run["id"], timeout, app.state.run_waiter, created=run)
     done = run["status"] in ("success", "error", "timeout", "interrupted")
     body_out = RunOut(**service.public(run)).model_dump(mode="json")
     return JSONResponse(body_out, status_code=200 if done and wait else 202,

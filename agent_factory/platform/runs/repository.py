@@ -3,6 +3,8 @@ that lost the run (it stalled and the run was retried) changes nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -25,24 +27,27 @@ async def agent_version(conn: Conn, team_id: UUID, agent_id: UUID) -> asyncpg.Re
             WHERE a.team_id = $1 AND a.id = $2 AND a.deleted_at IS NULL""", team_id, agent_id)
 
 
-async def insert(conn: Conn, team_id: UUID, version: asyncpg.Record, thread_id: UUID | None, inputs: dict[str, Any],
-                 reserved: Decimal, options: dict[str, Any], metadata: dict[str, Any]) -> asyncpg.Record:
+async def start_as(conn: Conn, digest: bytes, session: bool, agent_id: UUID | None) -> asyncpg.Record | None:
+    """One statement in its own transaction: authenticate the credential hashed as `digest`, make its
+    team the tenant, read the team's plan and limits and the agent's latest version (migration
+    0014). The agent's columns are null when the team has no such agent; None for an unknown
+    credential."""
     return await conn.fetchrow(
-        f"""INSERT INTO runs (team_id, agent_id, version, spec_sha256, thread_id, input, reserved_usd, options, metadata)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {RUN_COLUMNS}""",
-        team_id, version["agent_id"], version["version"], version["spec_sha256"], thread_id, inputs, reserved,
-        options, metadata)
+        "SELECT credential_id, team_id, user_id, scopes, role, credential_hash, plan, runs_per_month, spend_ceiling_usd,"
+        " agent_id, version, spec_sha256, cost_usd_max FROM af_run_start($1, $2, $3)", digest, session, agent_id)
 
 
-async def defer(conn: Conn, run_id: UUID, team_id: UUID, lock: str | None, queue: str) -> int:
-    """Queue the run's job in this transaction and note it on the run, in one statement
-    (procrastinate 3.10's defer function: pinned)."""
-    return await conn.fetchval(
-        """UPDATE runs SET job_id = job.id
-             FROM (SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[
-                       ROW($3, 'agent_factory.run', 0, $1, NULL, $2::jsonb, NULL)::procrastinate_job_to_defer_v1])) AS id) job
-            WHERE runs.id = $4 RETURNING job.id""",
-        lock, {"run_id": str(run_id), "team_id": str(team_id)}, queue, run_id)
+async def queue(conn: Conn, team_id: UUID, user_id: UUID | None, month: date, quota: int | None,
+                ceiling: Decimal | None, version: Mapping[str, Any], thread_id: UUID | None, inputs: dict[str, Any],
+                reserved: Decimal, options: dict[str, Any], metadata: dict[str, Any], queue_name: str) -> asyncpg.Record:
+    """One statement: take a run of the month within `quota`, hold `reserved` of the spend `ceiling`,
+    insert the run and queue its job (on the thread's lock), all or nothing (migration 0014). A
+    transaction of its own outside one. A refusal raises `asyncpg.PostgresError` with the SQLSTATE
+    `quotas.service.RUNS_USED` or `CEILING_PASSED`."""
+    return await conn.fetchrow(
+        f"SELECT {RUN_COLUMNS} FROM af_run_queue($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        team_id, user_id, month, quota, ceiling, reserved, version["agent_id"], version["version"],
+        version["spec_sha256"], thread_id, inputs, options, metadata, str(thread_id) if thread_id else None, queue_name)
 
 
 async def get(conn: Conn, team_id: UUID, run_id: UUID) -> asyncpg.Record | None:

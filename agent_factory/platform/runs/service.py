@@ -1,4 +1,5 @@
-"""Runs: checked and queued in one transaction (quota, rate, thread, job), read, waited for, cancelled.
+"""Runs: checked and queued (rate, inputs, thread, then quota, run and job in one statement), read,
+waited for, cancelled.
 
 A run is created `pending` together with its procrastinate job, so a run is never queued without
 its row nor the other way round; runs on one thread share the job lock (the thread id), so they
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -18,7 +20,7 @@ from uuid import UUID
 import asyncpg
 
 from ..agents import repository as agents
-from ..auth import Principal
+from ..auth import Principal, checked_principal, lookup_args
 from ..db.tenant import tenant_transaction
 from ..errors import Conflict, InvalidRequest, NotFound
 from ..quotas import service as quotas
@@ -43,53 +45,94 @@ class NewRun:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-async def create(pool: asyncpg.Pool, principal: Principal, settings: Settings, new: NewRun, limiter=None) -> tuple[dict, dict]:
-    """Queue a run; returns it and the rate-limit headers. 429 past the rate, first (a refused
-    request reads only the team's plan); then 404 for an unknown agent or thread,
-    409 when `reject` meets a busy thread, 422 for inputs that do not fit, 402 past a quota.
-    `interrupt` and `rollback` stop the runs in flight on the thread first (`rollback` queues their
-    deletion ahead of the new run: see `rollback`)."""
-    team = principal.team_id
-    async with tenant_transaction(pool, team, principal.user_id) as conn:
-        limits = await quotas.limits(conn, team)
-        plan = limits["plan"]
-        headers = await _hit(limiter, plan, principal)
-        version = await repository.agent_version(conn, team, new.agent_id)
+@dataclass(frozen=True)
+class Starter:
+    """Who starts a run, as the first statement of a start found it (`starter`): the caller, its
+    team's plan and limits, and the agent's latest version (None when the team has no such agent)."""
+
+    principal: Principal
+    limits: Mapping[str, Any]
+    version: Mapping[str, Any] | None
+
+
+async def starter(pool: asyncpg.Pool, token: str, agent_id: UUID | None) -> Starter:
+    """The caller of a run start and what admitting the run needs, in one statement (its own
+    transaction: `repository.start_as`). 401 and 403 (without `runs:write`) as `access.caller`
+    answers them; with `agent_id` None it authenticates and reads the plan only."""
+    digest, session = lookup_args(token)
+    async with pool.acquire() as conn:
+        row = await repository.start_as(conn, digest, session, agent_id)
+    principal = checked_principal(row, digest, "runs:write")
+    return Starter(principal, row, row if row["agent_id"] is not None else None)
+
+
+async def start(pool: asyncpg.Pool, starter: Starter, settings: Settings, new: NewRun, limiter=None) -> tuple[dict, dict]:
+    """Queue a run for the caller its start's first statement found (`starter`); returns it and
+    the rate-limit headers. 429 past the rate, first; then 404 for an unknown agent or thread, 422
+    for inputs that do not fit, 409 when `reject` meets a busy thread, 402 past a quota. A run
+    without a thread of a spec this process has checked takes one more statement, its own
+    transaction (`repository.queue`); any other run a tenant transaction around it."""
+    principal, version = starter.principal, starter.version
+    headers = await _hit(limiter, starter.limits["plan"], principal)
+    if version is None or version["agent_id"] != new.agent_id:
+        raise NotFound("no such agent")
+    found = known(version["spec_sha256"], settings.config_path)
+    if new.thread_id is None and found is not None:
+        async with pool.acquire() as conn:
+            return await _queue(conn, principal, settings, new, starter.limits, version, found), headers
+    async with tenant_transaction(pool, principal.team_id, principal.user_id) as conn:
+        return await _queue(conn, principal, settings, new, starter.limits, version, found), headers
+
+
+async def create(pool: asyncpg.Pool, principal: Principal, settings: Settings, new: NewRun,
+                 limits: Mapping[str, Any]) -> dict:
+    """`start` for a caller counted against its rate limit already (`admit`), with its team's
+    `limits` as its start read them: the agent is read again in the transaction."""
+    async with tenant_transaction(pool, principal.team_id, principal.user_id) as conn:
+        version = await repository.agent_version(conn, principal.team_id, new.agent_id)
         if version is None:
             raise NotFound("no such agent")
-        inputs = await _checked_inputs(conn, team, version, new, settings)
-        if new.thread_id is not None:
-            await _claim_thread(conn, principal, new, settings.runs.queue)
-        worst = version["cost_usd_max"] if version["cost_usd_max"] is not None else HOSTED_RUN_CAP
-        month = await quotas.reserve(conn, team, worst, settings.runs, limits)
-        options = {**new.options, "quota_month": month.isoformat(), "tier": plan, "multitask_strategy": new.multitask}
-        run = await repository.insert(conn, team, version, new.thread_id, inputs, worst, options, new.metadata)
-        run = dict(run)
-        lock = str(new.thread_id) if new.thread_id else None
-        run["job_id"] = await repository.defer(conn, run["id"], team, lock, settings.runs.queue)
-    return run, headers
+        return await _queue(conn, principal, settings, new, limits, version)
 
 
-async def admit(pool: asyncpg.Pool, principal: Principal, limiter) -> dict[str, str]:
-    """Count one run request against the caller's rate limit, reading only the team's plan: the
+async def _queue(conn: asyncpg.Connection, principal: Principal, settings: Settings, new: NewRun,
+                 limits: Mapping[str, Any], version: Mapping[str, Any], found: tuple[Any, Any] | None = None) -> dict:
+    """Check the inputs, claim the thread, reserve the quotas, insert the run and queue its job:
+    the last three in one statement. `interrupt` and `rollback` stop the runs in flight on the
+    thread first (`rollback` queues their deletion ahead of the new run: see `rollback`). `conn` is
+    in the team's tenant transaction, or, for a run without a thread whose checked spec is `found`,
+    outside any (the statement is its own transaction)."""
+    team = principal.team_id
+    inputs = await _checked_inputs(conn, team, version, new, settings, found)
+    if new.thread_id is not None:
+        await _claim_thread(conn, principal, new, settings.runs.queue)
+    worst = version["cost_usd_max"] if version["cost_usd_max"] is not None else HOSTED_RUN_CAP
+    month, quota = quotas.this_month(), quotas.run_quota(limits, settings.runs)
+    options = {**new.options, "quota_month": month.isoformat(), "tier": limits["plan"], "multitask_strategy": new.multitask}
+    with quotas.refusals(limits, quota, worst):
+        run = await repository.queue(conn, team, principal.user_id, month, quota, limits["spend_ceiling_usd"], version,
+                                     new.thread_id, inputs, worst, options, new.metadata, settings.runs.queue)
+    return dict(run)
+
+
+async def admit(starter: Starter, limiter) -> dict[str, str]:
+    """Count one run request against the caller's rate limit, with the plan its start read: the
     `RateLimit-*` headers, or 429. For routes that read the request's thread or agent before
-    `create`; they give `create` no limiter, so a request counts once."""
-    async with tenant_transaction(pool, principal.team_id, principal.user_id) as conn:
-        plan = (await quotas.limits(conn, principal.team_id))["plan"]
-    return await _hit(limiter, plan, principal)
+    `create`, which counts nothing: a request counts once."""
+    return await _hit(limiter, starter.limits["plan"], starter.principal)
 
 
 async def _hit(limiter, plan: str, principal: Principal) -> dict[str, str]:
     return await limiter.hit(plan, str(principal.key_id or principal.session_id)) if limiter else {}
 
 
-async def _checked_inputs(conn: asyncpg.Connection, team: UUID, version: asyncpg.Record, new: NewRun,
-                         settings: Settings) -> dict[str, Any]:
+async def _checked_inputs(conn: asyncpg.Connection, team: UUID, version: Mapping[str, Any], new: NewRun,
+                         settings: Settings, found: tuple[Any, Any] | None = None) -> dict[str, Any]:
     """The inputs converted to their declared types, or 422 naming what does not fit. A run on a
-    thread may have none: it resumes the thread."""
+    thread may have none: it resumes the thread. `found`: the checked spec and plan, when known."""
     from agent_factory.runtime.executor import normalise_inputs, typed_inputs
 
-    found = known(version["spec_sha256"], settings.config_path)  # a version run before: no text to fetch
+    found = found or known(version["spec_sha256"], settings.config_path)  # a version run before: no text to fetch
     if found is None:
         text = await agents.spec_text(conn, team, version["agent_id"], version["version"])
         found = await checked(text, settings.config_path)
