@@ -77,7 +77,7 @@ def test_a_key_cannot_be_given_scopes_its_creator_lacks(client, two_teams):
     invited = client.post("/v1/members", json={"email": "mia@acme.test", "role": "member"}, headers={"X-Api-Key": writer})
     assert invited.status_code == 201
     client.portal.call(tenancy.set_password, client.app.state.pool, "mia@acme.test", "correct horse")
-    token = client.post("/v1/sessions", json={"email": "mia@acme.test", "password": "correct horse"}).json()["token"]
+    token = client.post("/v1/sessions", json={"email": "mia@acme.test", "password": "correct horse", "team_id": acme.id}).json()["token"]
     response = client.post("/v1/keys", json={"name": "x", "scopes": ["agents:read"]}, headers={"Authorization": f"Bearer {token}"})
     assert (response.status_code, response.json()["detail"]) == (403, "this credential lacks the `admin` scope")
 
@@ -131,9 +131,9 @@ def test_a_user_in_two_teams_picks_one_at_login(client, two_teams):
     acme, globex = two_teams
     client.post("/v1/members", json={"email": acme.owner, "role": "viewer"}, headers=globex.auth)
     client.portal.call(tenancy.set_password, client.app.state.pool, acme.owner, "pw-for-both")
+    chosen = client.post("/v1/sessions", json={"email": acme.owner, "password": "pw-for-both", "team_id": globex.id}).json()
     ambiguous = client.post("/v1/sessions", json={"email": acme.owner, "password": "pw-for-both"})
     assert (ambiguous.status_code, ambiguous.json()["detail"]) == (422, "this user belongs to several teams: give `team_id`")
-    chosen = client.post("/v1/sessions", json={"email": acme.owner, "password": "pw-for-both", "team_id": globex.id}).json()
     headers = {"Authorization": f"Bearer {chosen['token']}"}
     assert client.get("/v1/teams/me", headers=headers).json()["name"] == "Globex"
     # a viewer reads but does not write

@@ -34,17 +34,25 @@ async def login_lookup(conn: Conn, email: str) -> asyncpg.Record | None:
 
 
 async def user_teams(conn: Conn, user_id: UUID) -> list[asyncpg.Record]:
-    return await conn.fetch("SELECT team_id, role FROM af_user_teams($1)", user_id)
+    """The user's memberships, accepted or only invited, with their teams' names."""
+    return await conn.fetch("SELECT team_id, role, accepted, team_name FROM af_user_teams($1)", user_id)
 
 
-_MEMBER = "SELECT m.user_id, u.email, m.role, m.created_at FROM team_members m JOIN users u ON u.id = m.user_id"
+_MEMBER = "SELECT m.user_id, u.email, m.role, m.created_at, m.accepted_at FROM team_members m JOIN users u ON u.id = m.user_id"
 
 
-async def add_member(conn: Conn, team_id: UUID, user_id: UUID, role: str) -> bool:
-    """Add a member; False when they already are one."""
+async def add_member(conn: Conn, team_id: UUID, user_id: UUID, role: str, accepted: bool = True) -> bool:
+    """Add a member, or with `accepted` False invite them (see `accept`); False when they already are one."""
     status = await conn.execute(
-        "INSERT INTO team_members (team_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", team_id, user_id, role)
+        "INSERT INTO team_members (team_id, user_id, role, accepted_at) VALUES ($1, $2, $3, CASE WHEN $4 THEN now() END)"
+        " ON CONFLICT DO NOTHING", team_id, user_id, role, accepted)
     return status.endswith(" 1")
+
+
+async def accept(conn: Conn, team_id: UUID, user_id: UUID) -> None:
+    """The invited user accepts the team's invitation (they logged in naming the team)."""
+    await conn.execute("UPDATE team_members SET accepted_at = now() WHERE team_id = $1 AND user_id = $2 AND accepted_at IS NULL",
+                       team_id, user_id)
 
 
 async def get_member(conn: Conn, team_id: UUID, user_id: UUID) -> asyncpg.Record | None:
@@ -64,8 +72,9 @@ async def remove_member(conn: Conn, team_id: UUID, user_id: UUID) -> None:
 
 
 async def count_owners(conn: Conn, team_id: UUID) -> int:
-    """Owners of the team, counted under a row lock so two demotions cannot both pass."""
-    rows = await conn.fetch("SELECT user_id FROM team_members WHERE team_id = $1 AND role = 'owner' FOR UPDATE", team_id)
+    """Owners of the team who accepted, counted under a row lock so two demotions cannot both pass."""
+    rows = await conn.fetch("SELECT user_id FROM team_members WHERE team_id = $1 AND role = 'owner' AND accepted_at IS NOT NULL"
+                            " FOR UPDATE", team_id)
     return len(rows)
 
 

@@ -28,7 +28,8 @@ class TeamOut(BaseModel):
 
 
 class MemberIn(Strict):
-    """Invite someone by e-mail with a `role`; the user is created if it does not exist yet."""
+    """Invite someone by e-mail with a `role` (the user is created if it does not exist yet); they
+    become a member when they log in naming the team."""
 
     email: Email
     role: Role = "member"
@@ -41,16 +42,19 @@ class RoleIn(Strict):
 
 
 class MemberOut(BaseModel):
-    """A member of the team: `user_id`, `email`, `role`, `created_at` (when they joined)."""
+    """A member of the team: `user_id`, `email`, `role`, `created_at` (when they were added) and
+    `accepted_at` (when they accepted, by logging in naming the team; null while only invited)."""
 
     user_id: UUID
     email: str
     role: Role
     created_at: datetime
+    accepted_at: datetime | None
 
 
 class SessionIn(Strict):
-    """Log in with e-mail and password; `team_id` picks the team when the user is in several."""
+    """Log in with e-mail and password; `team_id` picks the team when the user is in several, and
+    accepts the team's invitation when they are only invited to it."""
 
     email: Email
     password: Text = Field(min_length=1, max_length=1024)

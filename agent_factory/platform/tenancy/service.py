@@ -65,13 +65,14 @@ async def members(ctx: Context) -> list[dict]:
 
 
 async def invite(ctx: Context, email: str, role: str) -> dict:
-    """Add a user (created when new) to the caller's team with `role`."""
+    """Invite a user (created when new) to the caller's team with `role`: they become a member
+    when they log in naming the team (`login`), not before."""
     await _may_manage(ctx, role)
     team_id = ctx.principal.team_id
     user_id = await repository.ensure_user(ctx.conn, email)
-    if not await repository.add_member(ctx.conn, team_id, user_id, role):
-        raise Conflict(f"{email} is already a member; change their role with PATCH /v1/members/{user_id}")
-    await audit.record(ctx, "member.add", f"user:{user_id}", {"role": role})
+    if not await repository.add_member(ctx.conn, team_id, user_id, role, accepted=False):
+        raise Conflict(f"{email} is already a member or invited; change their role with PATCH /v1/members/{user_id}")
+    await audit.record(ctx, "member.invite", f"user:{user_id}", {"role": role})
     return dict(await repository.get_member(ctx.conn, team_id, user_id))
 
 
@@ -79,7 +80,7 @@ async def change_role(ctx: Context, user_id: UUID, role: str) -> dict:
     """Give a member another role; the last owner cannot stop being one."""
     current = await _member(ctx, user_id)
     await _may_manage(ctx, role, current["role"])
-    if current["role"] == "owner" and role != "owner":
+    if _an_owner(current) and role != "owner":
         await _keep_an_owner(ctx)
     await repository.set_role(ctx.conn, ctx.principal.team_id, user_id, role)
     await audit.record(ctx, "member.role", f"user:{user_id}", {"from": current["role"], "to": role})
@@ -90,7 +91,7 @@ async def remove(ctx: Context, user_id: UUID) -> None:
     """Remove a member and revoke the keys they created for this team."""
     current = await _member(ctx, user_id)
     await _may_manage(ctx, current["role"])
-    if current["role"] == "owner":
+    if _an_owner(current):
         await _keep_an_owner(ctx)
     await repository.remove_member(ctx.conn, ctx.principal.team_id, user_id)
     await keys_repository.revoke_for_user(ctx.conn, ctx.principal.team_id, user_id)
@@ -113,6 +114,11 @@ async def _may_manage(ctx: Context, *roles: str) -> None:
         raise Forbidden("only an owner can grant, change or remove the owner role")
 
 
+def _an_owner(member: dict) -> bool:
+    """An owner who accepted: one the team counts on (an invited owner is not one yet)."""
+    return member["role"] == "owner" and member["accepted_at"] is not None
+
+
 async def _keep_an_owner(ctx: Context) -> None:
     if await repository.count_owners(ctx.conn, ctx.principal.team_id) <= 1:
         raise Conflict("a team needs at least one owner; make someone else owner first")
@@ -124,8 +130,11 @@ async def login(pool: asyncpg.Pool, settings: Settings, email: str, password: st
         found = await repository.login_lookup(conn, email)
         if not await _password_ok(found["password_hash"] if found else None, password):
             raise Unauthorized("wrong e-mail or password")
-        chosen = _choose_team(await repository.user_teams(conn, found["user_id"]), team_id)
+        chosen, invited = _choose_team(await repository.user_teams(conn, found["user_id"]), team_id)
         await set_tenant(conn, chosen, found["user_id"])
+        if invited:  # logging in naming the team is how its invitation is accepted
+            await repository.accept(conn, chosen, found["user_id"])
+            await audit_log.record(conn, chosen, found["user_id"], None, "member.accept", f"user:{found['user_id']}", {})
         token = SESSION_PREFIX + secrets.token_urlsafe(32)
         expires = datetime.now(timezone.utc) + settings.session_ttl
         await repository.insert_session(conn, chosen, found["user_id"], token_hash(token), expires)
@@ -156,14 +165,21 @@ async def _password_ok(stored: str | None, password: str) -> bool:
     return await asyncio.to_thread(verify)
 
 
-def _choose_team(teams: list[asyncpg.Record], wanted: UUID | None) -> UUID:
-    ids = [row["team_id"] for row in teams]
+def _choose_team(teams: list[asyncpg.Record], wanted: UUID | None) -> tuple[UUID, bool]:
+    """The team a login opens a session for, and whether it accepts an invitation to it: the one
+    named, else the user's only team; invitations only when named."""
     if wanted is not None:
-        if wanted not in ids:
+        row = next((row for row in teams if row["team_id"] == wanted), None)
+        if row is None:
             raise Unauthorized("wrong e-mail or password")  # the same answer: team membership is not revealed
-        return wanted
-    if len(ids) == 1:
-        return ids[0]
-    if not ids:
+        return wanted, not row["accepted"]
+    accepted = [row["team_id"] for row in teams if row["accepted"]]
+    if len(accepted) == 1:
+        return accepted[0], False
+    if accepted:
+        raise InvalidRequest("this user belongs to several teams: give `team_id`")
+    invited = [f"{row['team_name']} ({row['team_id']})" for row in teams]
+    if not invited:
         raise Unauthorized("wrong e-mail or password")
-    raise InvalidRequest("this user belongs to several teams: give `team_id`")
+    raise InvalidRequest(f"this user is in no team yet and is invited to {', '.join(invited)}: "
+                         "give the `team_id` of the invitation to accept")
