@@ -23,10 +23,10 @@ def cli(database):
 
 def test_db_status_lists_the_applied_migrations(cli, database):
     result = cli("db", "status")
-    assert (result.exit_code, result.output) == (0, "applied  0001_initial\napplied  0010_runs\napplied  0011_team_secrets\napplied  0012_agent_read\napplied  0013_run_worker\napplied  0014_run_start\n"
+    assert (result.exit_code, result.output) == (0, "applied  0001_initial\napplied  0010_runs\napplied  0011_team_secrets\napplied  0012_agent_read\napplied  0013_run_worker\napplied  0013_run_worker_plans\napplied  0014_run_start\n"
                                                      "applied  0016_member_consent\n")
     as_json = cli("db", "status", "--format", "json")
-    assert json.loads(as_json.output) == {"applied": ["0001_initial", "0010_runs", "0011_team_secrets", "0012_agent_read", "0013_run_worker", "0014_run_start",
+    assert json.loads(as_json.output) == {"applied": ["0001_initial", "0010_runs", "0011_team_secrets", "0012_agent_read", "0013_run_worker", "0013_run_worker_plans", "0014_run_start",
                                                        "0016_member_consent"], "pending": [],
                                            "current": True}
     assert cli("db", "upgrade").output == "the database is up to date\n"

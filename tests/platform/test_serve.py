@@ -81,7 +81,7 @@ def test_serve_starts_from_a_clean_data_dir_and_keeps_its_data_across_a_restart(
     data = data_dir
     with serving(data) as (url, lines):
         ready = httpx.get(f"{url}/ready").json()
-        assert ready == {"status": "ready", "migrations": ["0001_initial", "0010_runs", "0011_team_secrets", "0012_agent_read", "0013_run_worker", "0014_run_start",
+        assert ready == {"status": "ready", "migrations": ["0001_initial", "0010_runs", "0011_team_secrets", "0012_agent_read", "0013_run_worker", "0013_run_worker_plans", "0014_run_start",
                                         "0016_member_consent"]}
         key = KEY_LINE.search("".join(lines)).group(1)
         assert f"data dir: {data.resolve()} (embedded PostgreSQL)\n" in lines
