@@ -324,8 +324,8 @@ def test_a_stale_attempt_cannot_overwrite_the_attempt_that_replaced_it(hosted, d
         async with tenant_transaction(hosted.app.state.pool, UUID(team.id)) as conn:
             return (await repository.heartbeat(conn, UUID(run["id"]), 1),
                     await repository.add_events(conn, UUID(team.id), UUID(run["id"]), 1, [("llm", {"cost": "9"})]),
-                    await repository.finish(conn, UUID(run["id"]), 1, "success", {"text": "stale"}, {}, None, None, [], [],
-                                            0))
+                    await repository.finish(conn, UUID(team.id), UUID(run["id"]), 1, "success", {"text": "stale"}, {}, None,
+                                            None, [], [], 0, False, [("run.end", {"status": "success"})]))
 
     assert hosted.portal.call(stale_writes) == (None, 0, None)
     assert owner_sql(database, "SELECT status, attempt, output FROM runs WHERE id = %s", run["id"]) == [

@@ -61,4 +61,9 @@ def refusals(row: Mapping[str, Any], quota: int | None, worst_usd: Decimal) -> I
 async def settle(conn: asyncpg.Connection, team_id: UUID, month: date, reserved: Decimal, spent: Decimal,
                  called_a_model: bool, ok: bool) -> None:
     """Turn the run's hold into its real cost; a failed run that never called a model is not counted."""
-    await repository.settle(conn, team_id, month, reserved, spent, give_back_run=not ok and not called_a_model)
+    await repository.settle(conn, team_id, month, reserved, spent, give_back_run=gives_back_run(called_a_model, ok))
+
+
+def gives_back_run(called_a_model: bool, ok: bool) -> bool:
+    """Whether a run that ended is not counted against the month's runs: it failed before any model call."""
+    return not ok and not called_a_model

@@ -129,14 +129,17 @@ async def earlier_ledger(conn: Conn, run_id: UUID, attempt: int) -> list[dict[st
     return [r["data"] for r in rows]
 
 
-async def finish(conn: Conn, run_id: UUID, attempt: int, status: str, output: Any, state: Any, error: str | None,
-                 error_type: str | None, guards: list, ledger: list, cost: Decimal) -> asyncpg.Record | None:
-    """The run's outcome, written only by the attempt holding it (None otherwise)."""
+async def finish(conn: Conn, team_id: UUID, run_id: UUID, attempt: int, status: str, output: Any, state: Any,
+                 error: str | None, error_type: str | None, guards: list, ledger: list, cost: Decimal,
+                 give_back_run: bool, events: list[tuple[str, Any]]) -> asyncpg.Record | None:
+    """The run's outcome, written only by the attempt holding it, in one statement that is its own
+    transaction (`af_run_finish`, migration 0013): the run, then its quota settled (its run given
+    back with `give_back_run`), its thread settled, `events` appended and its waiters notified.
+    Returns the run as it ended; None, with nothing written, when another attempt holds the run."""
     return await conn.fetchrow(
-        f"""UPDATE runs SET status = $3, output = $4, state = $5, error = $6, error_type = $7, guards = $8, ledger = $9,
-                   cost_usd = $10, finished_at = now(), updated_at = now()
-             WHERE id = $1 AND attempt = $2 AND status = 'running' RETURNING {RUN_COLUMNS}""",
-        run_id, attempt, status, output, state, error, error_type, guards, ledger, cost)
+        f"SELECT {RUN_COLUMNS} FROM af_run_finish($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        team_id, run_id, attempt, status, output, state, error, error_type, guards, ledger, cost, give_back_run,
+        [[name, data] for name, data in events])
 
 
 async def events_after(conn: Conn, team_id: UUID, run_id: UUID, after: int, limit: int = 500) -> list[asyncpg.Record]:

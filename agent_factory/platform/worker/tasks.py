@@ -17,7 +17,6 @@ import asyncio
 import json
 import logging
 from contextlib import nullcontext, suppress
-from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -30,7 +29,6 @@ from ..agents.compile import HOSTED
 from ..db.tenant import tenant_transaction
 from ..quotas import service as quotas
 from ..settings import Settings
-from ..threads import repository as threads
 from ..runs import repository
 from ..runs.waiter import RunWaiter
 from ..secrets import service as secrets
@@ -212,57 +210,56 @@ class Attempt:
     async def _finish(self, result, writer: asyncio.Task) -> None:
         status = result.status if isinstance(result, _NoResult) else ("success" if result.ok else "error")
         await self._stop_writer(writer)
-        async with tenant_transaction(self.pool, self.team) as conn:
-            earlier = await self._earlier_ledger(conn)
-            # a run without a result has no result ledger: its calls are the ones seen so far
-            ledger = earlier + (self.llm if isinstance(result, _NoResult) else ledger_json(result))
-            cost = sum((Decimal(a["cost"]) for a in ledger), Decimal(0))
-            values = _values(result, self._outputs()) if result.state else {}  # a spec error has no plan
-            output = _jsonable(result.outputs) if status == "success" else None
-            guards = _jsonable([g.as_json() for g in result.guards])
-            error = _jsonable(result.error)
-            if error and self.settings.runs.replay_dir is not None:  # the operator's folder is not the team's business
-                error = error.replace(str(self.settings.runs.replay_dir), "the server's cassettes")
-            row = await repository.finish(conn, self.id, self.number, status, output, values, error,
-                                          result.error_type, guards, ledger, cost)
-            if row is None:
-                raise LostRun
-            await self._settle(conn, status, values, cost, called=bool(ledger))
-            await repository.add_events(conn, self.team, self.id, self.number, [
-                *self._take_pending(),  # the guard step sent its own `guards` event as it ran
-                ("run.end", {"status": status, "output": output, "error": error, "cost_usd": f"{cost:.6f}"})])
-            await repository.notify_done(conn, self.id)
+        # a run without a result has no result ledger: its calls are the ones seen so far
+        ledger = await self._earlier_ledger() + (self.llm if isinstance(result, _NoResult) else ledger_json(result))
+        cost = sum((Decimal(a["cost"]) for a in ledger), Decimal(0))
+        values = _values(result, self._outputs()) if result.state else {}  # a spec error has no plan
+        output = _jsonable(result.outputs) if status == "success" else None
+        guards = _jsonable([g.as_json() for g in result.guards])
+        error = _jsonable(result.error)
+        if error and self.settings.runs.replay_dir is not None:  # the operator's folder is not the team's business
+            error = error.replace(str(self.settings.runs.replay_dir), "the server's cassettes")
+        # the guard step sent its own `guards` event as it ran
+        row = await self._end(status, output, values, error, result.error_type, guards, ledger, cost,
+                              ("run.end", {"status": status, "output": output, "error": error, "cost_usd": f"{cost:.6f}"}))
+        if row is None:
+            raise LostRun
         if self.waiter is not None:
             self.waiter.ended(dict(row))
 
     async def _finish_cancelled(self, writer: asyncio.Task) -> None:
         await self._stop_writer(writer)
         with suppress(Exception):
-            async with tenant_transaction(self.pool, self.team) as conn:
-                ledger = await self._earlier_ledger(conn) + self.llm
-                row = await repository.finish(conn, self.id, self.number, "interrupted", None, None, "the run was cancelled",
-                                              "Cancelled", [], ledger, sum((Decimal(a["cost"]) for a in ledger), Decimal(0)))
-                if row is not None:
-                    await self._settle(conn, "interrupted", None, row["cost_usd"], called=bool(ledger))
-                    await repository.add_events(conn, self.team, self.id, self.number,
-                                                [*self._take_pending(),
-                                                 ("run.end", {"status": "interrupted", "output": None,
-                                                              "error": "the run was cancelled"})])
-                    await repository.notify_done(conn, self.id)
+            ledger = await self._earlier_ledger() + self.llm
+            await self._end("interrupted", None, None, "the run was cancelled", "Cancelled", [], ledger,
+                            sum((Decimal(a["cost"]) for a in ledger), Decimal(0)),
+                            ("run.end", {"status": "interrupted", "output": None, "error": "the run was cancelled"}))
 
-    async def _earlier_ledger(self, conn) -> list[dict[str, Any]]:
+    async def _end(self, status: str, output, values, error, error_type, guards, ledger: list, cost: Decimal,
+                   end: tuple[str, Any]) -> asyncpg.Record | None:
+        """Write the outcome, its quota and thread, the pending events then `end`, and the NOTIFY, in
+        one statement; None when another attempt holds the run (its pending events are kept then,
+        as when the statement fails: whoever stops the attempt writes them if the run is still its)."""
+        pending, row = self._take_pending(), None
+        give_back = quotas.gives_back_run(called_a_model=bool(ledger), ok=status == "success")
+        try:
+            async with self.pool.acquire() as conn:
+                row = await repository.finish(conn, self.team, self.id, self.number, status, output, values, error,
+                                              error_type, guards, ledger, cost, give_back, [*pending, end])
+        finally:
+            if row is None:
+                self.pending[:0] = pending
+        return row
+
+    async def _earlier_ledger(self) -> list[dict[str, Any]]:
         """What earlier attempts paid for (the first attempt has none to look up)."""
-        return [] if self.number == 1 else await repository.earlier_ledger(conn, self.id, self.number)
+        if self.number == 1:
+            return []
+        async with tenant_transaction(self.pool, self.team) as conn:
+            return await repository.earlier_ledger(conn, self.id, self.number)
 
     def _outputs(self) -> tuple[str, ...]:
         return spec_and_plan(self.text, self.settings.config_path)[1].outputs
-
-    async def _settle(self, conn, status: str, values, cost: Decimal, called: bool) -> None:
-        month = date.fromisoformat(self.run_row["options"]["quota_month"])
-        await quotas.settle(conn, self.team, month, self.run_row["reserved_usd"], cost, called, status == "success")
-        if self.run_row["thread_id"] is not None:
-            thread_status = {"success": "idle", "interrupted": "interrupted"}.get(status, "error")
-            await threads.settle(conn, self.team, self.run_row["thread_id"], thread_status, values)
 
 
 class _NoResult:
