@@ -26,6 +26,17 @@ def test_every_operation_has_a_description_and_documents_its_errors():
             assert "401" in errors and op.get("security"), f"{method.upper()} {path} does not say it needs a key"
 
 
+def test_every_way_to_start_a_run_documents_its_quota_rate_and_busy_thread_answers():
+    paths = create_app(Settings(database=_UNUSED)).openapi()["paths"]
+    documented = {path: sorted(s for s in paths[path]["post"]["responses"] if s in ("402", "409", "429"))
+                  for path in ("/v1/agents/{agent_id}/runs", "/threads/{thread_id}/runs", "/threads/{thread_id}/runs/wait",
+                               "/threads/{thread_id}/runs/stream", "/runs", "/runs/wait", "/runs/stream")}
+    on_a_thread, thread_less = ["402", "409", "429"], ["402", "429"]
+    assert documented == {"/v1/agents/{agent_id}/runs": on_a_thread, "/threads/{thread_id}/runs": on_a_thread,
+                          "/threads/{thread_id}/runs/wait": on_a_thread, "/threads/{thread_id}/runs/stream": on_a_thread,
+                          "/runs": thread_less, "/runs/wait": thread_less, "/runs/stream": thread_less}
+
+
 def test_the_docs_page_is_served(client):
     page = client.get("/docs")
     assert page.status_code == 200

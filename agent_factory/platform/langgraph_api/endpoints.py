@@ -28,6 +28,10 @@ from . import service, stream, update
 from .schemas import AssistantSearch, HistoryQuery, RunCreate, RunStatus, StateAt, StateUpdate, ThreadCreate, ThreadSearch
 
 router = APIRouter(tags=["langgraph"], responses=error_responses(400, 401, 403, 404, 422))
+# what starting a run may answer beyond the router's: 402 past a quota, 429 past the rate limit
+# (with `Retry-After`), and on a thread 409 when `multitask_strategy` is `reject` and it is busy
+THREAD_RUN_ERRORS = error_responses(402, 409, 429)
+STATELESS_RUN_ERRORS = error_responses(402, 429)
 info_router = APIRouter(tags=["langgraph"])
 WAIT_S = 300.0
 
@@ -224,20 +228,20 @@ def _streamed(request: Request, principal: Principal, run: dict[str, Any], modes
                                ping_message_factory=events.heartbeat, client_close_handler_callable=on_close)
 
 
-@router.post("/threads/{thread_id}/runs")
+@router.post("/threads/{thread_id}/runs", responses=THREAD_RUN_ERRORS)
 async def create_run(thread_id: str, body: RunCreate, request: Request, starter: runs.Starter = Depends(run_starter)) -> JSONResponse:
     """Queue a run on the thread (after the runs already on it, by default)."""
     run, limit = await _start(request, starter, body, _thread_id(thread_id))
     return JSONResponse(service.run(run), headers={**limit, "Content-Location": stream.links(run)["Content-Location"]})
 
 
-@router.post("/threads/{thread_id}/runs/wait")
+@router.post("/threads/{thread_id}/runs/wait", responses=THREAD_RUN_ERRORS)
 async def wait_run(thread_id: str, body: RunCreate, request: Request, starter: runs.Starter = Depends(run_starter)) -> JSONResponse:
     """Run on the thread and answer with the final state (`__error__` when the run failed)."""
     return await _waited(request, starter.principal, *await _start(request, starter, body, _thread_id(thread_id)))
 
 
-@router.post("/threads/{thread_id}/runs/stream", response_class=EventSourceResponse)
+@router.post("/threads/{thread_id}/runs/stream", response_class=EventSourceResponse, responses=THREAD_RUN_ERRORS)
 async def stream_run(thread_id: str, body: RunCreate, request: Request, starter: runs.Starter = Depends(run_starter)):
     """Run on the thread and stream its events (SSE). Leaving the stream does not stop the run
     unless `on_disconnect` is `cancel`."""
@@ -245,20 +249,20 @@ async def stream_run(thread_id: str, body: RunCreate, request: Request, starter:
     return _streamed(request, starter.principal, run, body.modes(), cancel_on_disconnect=body.on_disconnect == "cancel", headers=limit)
 
 
-@router.post("/runs")
+@router.post("/runs", responses=STATELESS_RUN_ERRORS)
 async def create_stateless_run(body: RunCreate, request: Request, starter: runs.Starter = Depends(run_starter)) -> JSONResponse:
     """Queue a run without a thread."""
     run, limit = await _start(request, starter, body, None)
     return JSONResponse(service.run(run), headers={**limit, **stream.links(run)})
 
 
-@router.post("/runs/wait")
+@router.post("/runs/wait", responses=STATELESS_RUN_ERRORS)
 async def wait_stateless_run(body: RunCreate, request: Request, starter: runs.Starter = Depends(run_starter)) -> JSONResponse:
     """Run without a thread and answer with the final state."""
     return await _waited(request, starter.principal, *await _start(request, starter, body, None))
 
 
-@router.post("/runs/stream", response_class=EventSourceResponse)
+@router.post("/runs/stream", response_class=EventSourceResponse, responses=STATELESS_RUN_ERRORS)
 async def stream_stateless_run(body: RunCreate, request: Request, starter: runs.Starter = Depends(run_starter)):
     """Run without a thread and stream its events (SSE)."""
     run, limit = await _start(request, starter, body, None)
