@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job, offline on the embedded defaults: check and compile every shipped spec, then run
 # the Brain Fart Checker and the Market Research agent end to end on their replay cassettes, then
-# start the hosted API on its embedded PostgreSQL and store, refuse and isolate specs through it.
+# start the hosted API on its embedded PostgreSQL, store, refuse and isolate specs through it, and
+# run one of them there on its cassettes (a run with `curl`, its server-sent events).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -23,13 +24,14 @@ echo "== The specs' own examples, offline =="
 $af test specs/brain_fart_checker.md specs/market_research.md
 
 echo
-echo "== The hosted API: serve on the embedded PostgreSQL, two teams, one spec =="
+echo "== The hosted API: serve on the embedded PostgreSQL, two teams, one spec, one run (replayed) =="
 py=.venv/bin/python
 data=$(mktemp -d)
 chmod 755 "$data"   # when run as root, the embedded PostgreSQL runs as another user
 port=$($py -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 api="http://127.0.0.1:$port"
-env -u DATABASE_URL -u DATABASE_APP_URL $af serve --port "$port" --data-dir "$data/af" > "$data/serve.log" 2>&1 &
+env -u DATABASE_URL -u DATABASE_APP_URL $af serve --port "$port" --data-dir "$data/af" \
+  --replay specs/cassettes/market_research > "$data/serve.log" 2>&1 &
 serve_pid=$!
 stop_serve() { kill -INT "$serve_pid" 2>/dev/null && wait "$serve_pid" || true; rm -rf "$data"; }
 trap stop_serve EXIT
@@ -68,6 +70,20 @@ PY
 status=$(curl -s -o "$data/other.json" -w '%{http_code}' "$api/v1/agents/$agent_id" -H "X-Api-Key: $globex")
 echo "GET Acme's agent with Globex's key -> $status $(cat "$data/other.json")"
 [ "$status" = 404 ] || exit 1
+status=$(curl -s -o "$data/run.json" -w '%{http_code}' -X POST "$api/v1/agents/$agent_id/runs?wait=true" \
+  -H "Authorization: Bearer $acme" -H "Content-Type: application/json" \
+  -d '{"input": {"query": "What are the top three AI trends this year?"}}')
+echo "POST a run of it as Acme, wait=true -> $status"
+[ "$status" = 200 ] || { cat "$data/run.json"; exit 1; }
+$py - "$data/run.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(f"  {r['status']}, ${r['cost_usd']}, {len(r['ledger'])} model calls ({r['ledger'][0]['outcome']}): {r['output']['answer']}")
+PY
+[ "$($py -c 'import json, sys; print(json.load(open(sys.argv[1]))["status"])' "$data/run.json")" = success ] || exit 1
+run_id=$($py -c 'import json, sys; print(json.load(open(sys.argv[1]))["id"])' "$data/run.json")
+echo "its events (GET /v1/runs/{id}/events, server-sent):"
+curl -sN --max-time 10 "$api/v1/runs/$run_id/events" -H "Authorization: Bearer $acme" | tr -d '\r' | sed -n 's/^event: //p' | paste -sd' ' - | sed 's/^/  /'
 stop_serve
 trap - EXIT
 echo "server stopped"

@@ -4,7 +4,9 @@
 
 The answers below are written by hand — plausible, not real model output. Each spec is run with
 `record=` against the stub LLM server (the real litellm HTTP path), with a scripted web search, so
-the cassettes hold exactly the requests the runtime makes today. Re-run this script whenever a
+the cassettes hold exactly the requests the runtime makes today; and once more as the hosted API
+runs it (under the platform's constitution, whose rules are in the system prompt), so that
+`serve --replay specs/cassettes/<spec>` answers hosted runs of the shipped specs too. Re-run this script whenever a
 prompt, a schema or a spec changes (a replay miss in `agent-factory test` says so).
 To record against a real provider instead, see specs/cassettes/README.md.
 """
@@ -24,6 +26,7 @@ os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 KEY_ENV = "AF_CASSETTE_STUB_KEY"
 os.environ.setdefault(KEY_ENV, "stub-key")
 
+from agent_factory.platform.agents.compile import checked_spec  # noqa: E402
 from agent_factory.runtime.config import parse_config  # noqa: E402
 from agent_factory.runtime.executor import run_spec  # noqa: E402
 from agent_factory.runtime.tools import SearchHit, ToolConfig, ToolContext  # noqa: E402
@@ -178,11 +181,16 @@ def main() -> int:
         config = config_for(stub)
         for stem, inputs in RUNS:
             context = ToolContext(config=ToolConfig(), providers={"web_search": AuthoredSearch()})
-            result = run_spec(Path("specs") / f"{stem}.md", inputs, config=config, record=out / stem,
-                              tool_context=context)
-            print(f"{stem}: {inputs} -> {'ok' if result.ok else result.error}; outputs {result.outputs}")
-            if not result.ok:
+            path = Path("specs") / f"{stem}.md"
+            hosted, errors = checked_spec(path.read_text(encoding="utf-8"))
+            if hosted is None:
+                print(f"{stem}: does not check as the hosted API checks it:", *errors, sep="\n")
                 return 1
+            for where, spec in (("local", path), ("hosted", hosted)):
+                result = run_spec(spec, inputs, config=config, record=out / stem, tool_context=context)
+                print(f"{stem} ({where}): {inputs} -> {'ok' if result.ok else result.error}; outputs {result.outputs}")
+                if not result.ok:
+                    return 1
     return 0
 
 
