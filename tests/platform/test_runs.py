@@ -53,8 +53,8 @@ def test_the_event_stream_shows_steps_model_attempts_and_the_end(hosted, databas
         assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
         text = "".join(response.iter_text())
     rows = owner_sql(database, "SELECT seq, event, data FROM run_events WHERE run_id = %s ORDER BY seq", run["id"])
-    assert [event for _, event, _ in rows] == ["run.start", "step.start", "step.end", "llm", "step.start", "step.end",
-                                               "llm", "step.start", "guards", "step.end", "run.end"]
+    assert [event for _, event, _ in rows] == ["run.start", "step.start", "llm", "step.end", "step.start", "llm",
+                                               "step.end", "step.start", "guards", "step.end", "run.end"]
     assert rows[-1][2] == {"status": "success", "output": {"text": "polished Polish rough tea"}, "error": None,
                            "cost_usd": "0.000040"}
     # every stored event is one frame: its sequence number as the id, its name, its data as one-line JSON
@@ -80,8 +80,8 @@ def test_events_written_in_several_batches_keep_their_order_and_the_end_comes_la
     run = hosted.post(f"/v1/agents/{created['id']}/runs?wait=true", json={"input": {"topic": "tea"}}, headers=team.auth).json()
     assert run["status"] == "success"
     rows = owner_sql(database, "SELECT event, data->>'step', attempt FROM run_events WHERE run_id = %s ORDER BY seq", run["id"])
-    assert rows == [("run.start", None, 1), ("step.start", "draft", 1), ("step.end", "draft", 1), ("llm", "draft", 1),
-                    ("step.start", "polish", 1), ("step.end", "polish", 1), ("llm", "polish", 1),
+    assert rows == [("run.start", None, 1), ("step.start", "draft", 1), ("llm", "draft", 1), ("step.end", "draft", 1),
+                    ("step.start", "polish", 1), ("llm", "polish", 1), ("step.end", "polish", 1),
                     ("step.start", "__guard__", 1), ("guards", None, 1), ("step.end", "__guard__", 1),
                     ("run.end", None, 1)]
     batches = owner_sql(database, "SELECT count(DISTINCT xmin::text) FROM run_events WHERE run_id = %s", run["id"])

@@ -110,9 +110,10 @@ async def execute(text: str, inputs: dict[str, Any] | None, *, thread: str, save
     seen = [0]
 
     def relay(event: dict[str, Any]) -> None:
-        on_event(event)
+        # the model attempts recorded since the last event first: a step's calls come before its end
         for attempt in _new_attempts(seen):
             on_event({"event": "llm", **attempt})
+        on_event(event)
 
     return await arun_spec(spec, inputs, config=config, tool_config=tools, replay=replay_dir, thread=thread, tier=tier,
                            checkpoint_db=saver, on_event=relay)
