@@ -125,7 +125,7 @@ def test_cancelling_a_running_run_interrupts_it_and_keeps_what_it_spent(hosted, 
     assert [a["step"] for a in finished["ledger"]] == ["draft"]
 
 
-def test_a_queued_run_cancelled_before_it_starts_never_runs(hosted, script):
+def test_a_queued_run_cancelled_before_it_starts_never_runs(hosted, database, script):
     team = make_team(hosted, "Acme", "ada@acme.test")
     created = agent(hosted, team)
     thread = hosted.post("/v1/threads", json={}, headers=team.auth).json()
@@ -136,10 +136,16 @@ def test_a_queued_run_cancelled_before_it_starts_never_runs(hosted, script):
                          headers=team.auth).json()
     cancelled = hosted.post(f"/v1/runs/{second['id']}/cancel", headers=team.auth).json()
     assert cancelled["status"] == "interrupted"
+    # given back at once: the month's run and its spend hold; the thread stays busy with the first run
+    usage = "SELECT runs, spend_reserved_usd FROM team_usage WHERE team_id = %s"
+    [(held,)] = owner_sql(database, "SELECT reserved_usd FROM runs WHERE id = %s", first["id"])
+    assert held > 0 and owner_sql(database, usage, team.id) == [(1, held)]
+    assert hosted.get(f"/v1/threads/{thread['id']}", headers=team.auth).json()["status"] == "busy"
     script.hold["draft"].set()
     assert until(lambda: ended(hosted, team, first["id"]))["status"] == "success"
     assert hosted.get(f"/v1/runs/{second['id']}", headers=team.auth).json()["attempt"] == 0
     assert hosted.get(f"/v1/threads/{thread['id']}", headers=team.auth).json()["status"] == "idle"
+    assert owner_sql(database, usage, team.id) == [(1, Decimal(0))]
 
 
 def test_runs_on_a_thread_share_its_state(hosted):

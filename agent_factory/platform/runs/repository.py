@@ -152,6 +152,14 @@ async def status(conn: Conn, team_id: UUID, run_id: UUID) -> str | None:
     return await conn.fetchval("SELECT status FROM runs WHERE team_id = $1 AND id = $2", team_id, run_id)
 
 
+async def ended(conn: Conn, team_id: UUID, run_id: UUID, give_back_run: bool) -> None:
+    """What follows the end of a run that ended outside a worker (a queued run cancelled): its quota
+    settled, its thread settled, its waiters told (`af_run_ended`, migration 0013, as a worker's
+    outcome does it)."""
+    await conn.execute("SELECT af_run_ended(r, $3, NULL, NULL) FROM runs r WHERE r.team_id = $1 AND r.id = $2",
+                       team_id, run_id, give_back_run)
+
+
 async def notify_done(conn: Conn, run_id: UUID) -> None:
     await conn.execute("SELECT pg_notify('af_run_done', $1)", str(run_id))
 

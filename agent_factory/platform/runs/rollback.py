@@ -18,6 +18,8 @@ log records the rollback with the cost and model calls of the deleted run.
 
 from __future__ import annotations
 
+import json
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -84,9 +86,9 @@ async def _delete(conn: asyncpg.Connection, team_id: UUID, run: Any, actor: dict
 
 async def _end_abandoned(conn: asyncpg.Connection, team_id: UUID, run: Any) -> None:
     """A run left `running` by a worker that is gone: its hold is settled as a failed run's."""
-    from .service import _month
-
-    await quotas.settle(conn, team_id, _month(run), run["reserved_usd"], Decimal(0), called_a_model=True, ok=False)
+    options = run["options"] if isinstance(run["options"], dict) else json.loads(run["options"])
+    month = date.fromisoformat(options["quota_month"])
+    await quotas.settle(conn, team_id, month, run["reserved_usd"], Decimal(0), called_a_model=True, ok=False)
 
 
 def _uuid(value: str | None) -> UUID | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -258,18 +257,7 @@ async def _cancel(conn: asyncpg.Connection, team: UUID, run_id: UUID) -> None:
     if row["job_id"] is not None:
         await repository.cancel_job(conn, row["job_id"])
     if before == "pending":  # never started: nothing spent, the run is given back
-        run = await repository.get(conn, team, run_id)
-        await quotas.settle(conn, team, _month(run), run["reserved_usd"], Decimal(0), called_a_model=False, ok=False)
-        if run["thread_id"] is not None:
-            await threads.settle(conn, team, run["thread_id"], "interrupted", None)
-        await repository.notify_done(conn, run_id)
-
-
-def _month(run: Any):
-    from datetime import date
-
-    options = run["options"] if isinstance(run["options"], dict) else json.loads(run["options"])
-    return date.fromisoformat(options["quota_month"])
+        await repository.ended(conn, team, run_id, give_back_run=True)
 
 
 def public(run: dict[str, Any]) -> dict[str, Any]:

@@ -43,12 +43,6 @@ async def set_busy(conn: Conn, team_id: UUID, thread_id: UUID, agent_id: UUID) -
         " WHERE team_id = $1 AND id = $2", team_id, thread_id, agent_id)
 
 
-async def settle(conn: Conn, team_id: UUID, thread_id: UUID, status: str, values: Any | None) -> None:
-    """After a run ended: `busy` while another run is queued, else the ended run's outcome
-    (`af_thread_settle`, migration 0013: the worker's outcome settles through it too)."""
-    await conn.execute("SELECT af_thread_settle($1, $2, $3, $4)", team_id, thread_id, status, values)
-
-
 async def delete(conn: Conn, team_id: UUID, thread_id: UUID) -> bool:
     """Delete the thread, its runs and its checkpoints."""
     if not await conn.fetchval("DELETE FROM threads WHERE team_id = $1 AND id = $2 RETURNING true", team_id, thread_id):

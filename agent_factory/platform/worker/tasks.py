@@ -212,7 +212,7 @@ class Attempt:
         await self._stop_writer(writer)
         # a run without a result has no result ledger: its calls are the ones seen so far
         ledger = await self._earlier_ledger() + (self.llm if isinstance(result, _NoResult) else ledger_json(result))
-        cost = sum((Decimal(a["cost"]) for a in ledger), Decimal(0))
+        cost = _spent(ledger)
         values = _values(result, self._outputs()) if result.state else {}  # a spec error has no plan
         output = _jsonable(result.outputs) if status == "success" else None
         guards = _jsonable([g.as_json() for g in result.guards])
@@ -231,8 +231,7 @@ class Attempt:
         await self._stop_writer(writer)
         with suppress(Exception):
             ledger = await self._earlier_ledger() + self.llm
-            await self._end("interrupted", None, None, "the run was cancelled", "Cancelled", [], ledger,
-                            sum((Decimal(a["cost"]) for a in ledger), Decimal(0)),
+            await self._end("interrupted", None, None, "the run was cancelled", "Cancelled", [], ledger, _spent(ledger),
                             ("run.end", {"status": "interrupted", "output": None, "error": "the run was cancelled"}))
 
     async def _end(self, status: str, output, values, error, error_type, guards, ledger: list, cost: Decimal,
@@ -274,6 +273,11 @@ class _NoResult:
 
     def __init__(self, status: str, error: str, error_type: str) -> None:
         self.status, self.error, self.error_type = status, error, error_type
+
+
+def _spent(ledger: list[dict[str, Any]]) -> Decimal:
+    """What the model attempts of a ledger cost together."""
+    return sum((Decimal(a["cost"]) for a in ledger), Decimal(0))
 
 
 def _values(result, outputs: tuple[str, ...]) -> dict[str, Any]:
